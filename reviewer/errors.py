@@ -1,0 +1,94 @@
+"""The one exception tree of reviewer.
+
+Every error the library raises on purpose derives from ``ReviewerError`` and carries
+the exit code the CLI turns it into (``reviewer.cli`` is the only place that does so)::
+
+    ReviewerError (3)
+    ├── UsageError (2)            bad flags, bad config file, unknown provider/format
+    │   └── ConfigError (2)
+    ├── GitError (3)              git failed or the repository state cannot be reviewed
+    │   └── NotAGitRepository (3)
+    ├── ProviderError (3)         the model endpoint failed for the whole run
+    │   ├── AuthError (3)             401/403: the key variable is missing or wrong
+    │   ├── ModelNotFound (3)         404 for the model name
+    │   ├── ResponseFormatRejected    400/5xx naming response_format (triggers fallback)
+    │   ├── TransientProviderError    429/5xx/connection/timeout (retried, then chunk fails)
+    │   ├── BadRequest                other 4xx
+    │   └── DeadlineExceeded          the run's deadline passed
+    └── CostLimitExceeded (3)     the estimated cost is above --max-cost; nothing was sent
+
+Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage/config error,
+3 operational failure, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_FAILURE = 3
+EXIT_INTERRUPTED = 130
+
+
+class ReviewerError(Exception):
+    """Base of every error reviewer raises on purpose."""
+
+    exit_code: int = EXIT_FAILURE
+
+
+class UsageError(ReviewerError):
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class GitError(ReviewerError):
+    pass
+
+
+class NotAGitRepository(GitError):
+    pass
+
+
+class ProviderError(ReviewerError):
+    """The model endpoint failed. ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(ProviderError):
+    pass
+
+
+class ModelNotFound(ProviderError):
+    pass
+
+
+class ResponseFormatRejected(ProviderError):
+    """The endpoint refused the structured-output form we asked for."""
+
+
+class BadRequest(ProviderError):
+    pass
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying: 429, 5xx, connection reset, timeout. ``retry_after`` in seconds."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class DeadlineExceeded(ProviderError):
+    pass
+
+
+class CostLimitExceeded(ReviewerError):
+    pass
