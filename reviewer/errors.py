@@ -13,8 +13,11 @@ the exit code the CLI turns it into (``reviewer.cli`` is the only place that doe
     │   ├── ModelNotFound (3)         404 for the model name
     │   ├── ResponseFormatRejected    400/5xx naming response_format (triggers fallback)
     │   ├── TransientProviderError    429/5xx/connection/timeout (retried, then chunk fails)
+    │   │   └── ProviderTimeout           no complete answer in the attempt's time
+    │   ├── InvalidModelOutput        the answer is not JSON of the answer schema
     │   ├── BadRequest                other 4xx
     │   └── DeadlineExceeded          the run's deadline passed
+    ├── GitHubError (3)           a GitHub API call failed
     └── CostLimitExceeded (3)     the estimated cost is above --max-cost; nothing was sent
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage/config error,
@@ -86,8 +89,31 @@ class TransientProviderError(ProviderError):
         self.retry_after = retry_after
 
 
+class ProviderTimeout(TransientProviderError):
+    """No complete answer within the attempt's timeout (client side, or HTTP 408)."""
+
+
+class InvalidModelOutput(ProviderError):
+    """The model's answer is not JSON or does not match the answer schema."""
+
+
 class DeadlineExceeded(ProviderError):
     pass
+
+
+class GitHubError(ReviewerError):
+    """A GitHub API call failed. ``status`` is the HTTP status (None: no response).
+
+    ``errors`` holds GitHub's ``errors`` entries as text (422 bodies name the rule broken, not
+    the comment that broke it).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
 
 
 class CostLimitExceeded(ReviewerError):

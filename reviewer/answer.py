@@ -1,0 +1,204 @@
+"""The model's answer: its pydantic schema, the strict JSON schema we send, and parsing.
+
+The answer is data to validate, not text to patch: ``parse_answer`` strips at most one
+surrounding code fence, parses JSON and validates it; anything else raises
+``InvalidModelOutput`` whose message is short enough to send back in the one re-ask.
+
+``ModelAnswer`` accepts any number of findings. Capping is the aggregator's job
+(``--max-findings``): rejecting a whole answer because it is long would throw away good
+findings, and the prompt already asks for the most important ones only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reviewer.errors import InvalidModelOutput
+from reviewer.models import Category, Severity
+
+TITLE_MAX = 200
+MESSAGE_MAX = 4000
+SUMMARY_MAX = 4000
+SUGGESTION_MAX = 20_000
+_ERROR_LINES_MAX = 8  # validation errors quoted back to the model in the re-ask
+
+
+class _Answer(BaseModel):
+    # Extra keys are ignored rather than rejected: they carry nothing we use, and a re-ask
+    # for an unrequested "line" key would waste a request on a harmless difference.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ModelFinding(_Answer):
+    """One problem in the changed lines."""
+
+    # Anchored on the chunk's lines later (reviewer.anchor); the docstring above is the
+    # schema's description, which the model reads.
+
+    path: str = Field(
+        min_length=1, description="The file path exactly as shown in its '=== FILE:' header."
+    )
+    start_line: int = Field(ge=1, description="First new-file line number of the problem (>= 1).")
+    end_line: int = Field(
+        ge=1, description="Last new-file line number of the problem (>= start_line)."
+    )
+    severity: Severity = Field(description="How bad the problem is if it ships.")
+    category: Category = Field(description="The kind of problem.")
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="Probability from 0.0 to 1.0 that this is a real problem."
+    )
+    title: str = Field(
+        min_length=1,
+        max_length=TITLE_MAX,
+        description=f"One-line summary, at most {TITLE_MAX} characters.",
+    )
+    message: str = Field(
+        min_length=1,
+        max_length=MESSAGE_MAX,
+        description=f"What is wrong, why it matters and how to fix it; at most {MESSAGE_MAX}"
+        " characters.",
+    )
+    # Optional in validation (a missing key means "no suggestion", not a reason to re-ask),
+    # but required-and-nullable in the strict schema, as strict mode demands.
+    suggestion: str | None = Field(
+        default=None,
+        max_length=SUGGESTION_MAX,
+        description="Full replacement text for exactly start_line..end_line, or null.",
+    )
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> ModelFinding:
+        if self.end_line < self.start_line:
+            raise ValueError(
+                f"end_line ({self.end_line}) must be >= start_line ({self.start_line})"
+            )
+        return self
+
+
+class ModelAnswer(_Answer):
+    summary: str = Field(
+        max_length=SUMMARY_MAX,
+        description=f"Two or three sentences on the change's risk; at most {SUMMARY_MAX}"
+        " characters.",
+    )
+    findings: list[ModelFinding] = Field(
+        description="Problems in the changed lines, most severe first; empty when none."
+    )
+
+
+# --------------------------------------------------------------------------- schema
+
+# Keywords every strict-mode dialect we target understands. Bounds (minimum, maxLength, ...)
+# are not among them: OpenAI's strict mode rejects some, llama.cpp and vLLM handle others
+# differently, so they live in the descriptions and are enforced by ``parse_answer``.
+_KEEP = frozenset(
+    {"type", "properties", "required", "items", "enum", "anyOf", "description", "$ref"}
+)
+_DROP = frozenset(
+    {
+        "title",
+        "default",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "additionalProperties",  # re-added as false on every object
+    }
+)
+
+
+def _strict(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in node:
+        name = str(node["$ref"]).rsplit("/", 1)[-1]
+        merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+        return _strict(merged, defs)
+    unknown = set(node) - _KEEP - _DROP
+    if unknown:
+        # A new field type brought a keyword we have not vetted for strict mode.
+        raise ValueError(f"unsupported JSON-schema keywords for strict mode: {sorted(unknown)}")
+    out: dict[str, Any] = {k: v for k, v in node.items() if k in _KEEP}
+    if "anyOf" in out:
+        branches = [_strict(b, defs) for b in out["anyOf"]]
+        non_null = [b for b in branches if b != {"type": "null"}]
+        if len(non_null) == 1 and len(branches) == 2 and set(non_null[0]) <= {"type"}:
+            # {"type": ["string", "null"]} is the nullable form every dialect accepts.
+            del out["anyOf"]
+            out["type"] = [non_null[0]["type"], "null"]
+        else:
+            out["anyOf"] = branches
+    if "items" in out:
+        out["items"] = _strict(out["items"], defs)
+    if out.get("type") == "object" or "properties" in out:
+        props = {k: _strict(v, defs) for k, v in out.get("properties", {}).items()}
+        out["properties"] = props
+        out["required"] = list(props)
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def _schema_json() -> str:
+    raw = ModelAnswer.model_json_schema()
+    defs = raw.pop("$defs", {})
+    return json.dumps(_strict(raw, defs))
+
+
+def strict_json_schema() -> dict[str, Any]:
+    """The answer schema in the subset strict structured output accepts (a fresh copy).
+
+    Every object has ``additionalProperties: false`` and lists all its properties as
+    required; nullable is ``{"type": [T, "null"]}``; no ``$ref``; bounds only in descriptions.
+    """
+    result: dict[str, Any] = json.loads(_schema_json())
+    return result
+
+
+# --------------------------------------------------------------------------- parsing
+
+_FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
+
+
+def _unfence(text: str) -> str:
+    match = _FENCE.match(text)
+    return match.group("body") if match else text
+
+
+def _describe(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    lines = []
+    for err in errors[:_ERROR_LINES_MAX]:
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{where}: {err['msg']}")
+    if len(errors) > _ERROR_LINES_MAX:
+        lines.append(f"... and {len(errors) - _ERROR_LINES_MAX} more errors")
+    return "; ".join(lines)
+
+
+def parse_answer(text: str) -> ModelAnswer:
+    """Parse and validate the model's reply. Raises ``InvalidModelOutput`` with a short reason."""
+    body = _unfence(text).strip()
+    if not body:
+        raise InvalidModelOutput("the answer is empty; expected a JSON object")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidModelOutput(
+            f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidModelOutput(f"the answer must be a JSON object, got {type(data).__name__}")
+    try:
+        return ModelAnswer.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidModelOutput(
+            f"the answer does not match the schema: {_describe(exc)}"
+        ) from None

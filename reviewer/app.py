@@ -1,0 +1,252 @@
+"""Wiring for one ``review`` invocation: settings, source, backend, pipeline, outputs.
+
+Kept apart from ``cli.py`` so ``review --help``/``--version`` import none of it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import click
+
+from reviewer.backend import ResponseMode
+from reviewer.config import find_config_file, format_config, read_config_file, resolve_settings
+from reviewer.errors import (
+    EXIT_FAILURE,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    AuthError,
+    NotAGitRepository,
+    ReviewerError,
+    UsageError,
+)
+from reviewer.models import SEVERITY_RANK, ChangeSet, ReviewResult
+from reviewer.providers import NO_KEY, Provider, get_provider
+from reviewer.reporters import OutputSpec, get_reporter, parse_output_spec
+from reviewer.settings import Settings
+
+if TYPE_CHECKING:
+    from reviewer.openai_backend import OpenAIBackend
+
+
+class Endpoint:
+    """Who answers the requests; what results and cache keys name. Never holds the key."""
+
+    def __init__(self, provider: Provider, settings: Settings, environ: Mapping[str, str]) -> None:
+        self.preset = provider
+        self.provider = provider.name
+        model = settings.model or provider.default_model
+        if not model:
+            raise UsageError(
+                f"provider {provider.name} has no default model: pass --model "
+                "(for azure, the deployment name)"
+            )
+        base_url = (
+            settings.base_url
+            or (environ.get(provider.base_url_env) if provider.base_url_env else None)
+            or provider.base_url
+        )
+        if not base_url:
+            hint = f" or set {provider.base_url_env}" if provider.base_url_env else ""
+            raise UsageError(f"provider {provider.name} needs --base-url{hint}")
+        self.model: str = model
+        self.base_url: str = base_url
+        self.key_env = settings.api_key_env or provider.api_key_env
+        self.needs_key = provider.needs_key or settings.api_key_env is not None
+        self.response_modes: tuple[ResponseMode, ...] = (
+            provider.response_modes
+            if settings.response_format == "auto"
+            else (cast(ResponseMode, settings.response_format),)
+        )
+
+    def backend(self, environ: Mapping[str, str]) -> OpenAIBackend:
+        from reviewer.openai_backend import AzureConfig, OpenAIBackend
+
+        key = environ.get(self.key_env) if self.key_env else None
+        azure = (
+            AzureConfig(endpoint=self.base_url, api_version=self.preset.azure_api_version)
+            if self.preset.azure_api_version
+            else None
+        )
+        return OpenAIBackend(
+            base_url=self.base_url,
+            api_key=key or NO_KEY,
+            model=self.model,
+            key_env=self.key_env,
+            azure=azure,
+        )
+
+
+class LazyTokenizer:
+    """Loads the encoding on the first count, so runs with nothing to review never pay for it."""
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._inner: Any = None
+
+    def count(self, text: str) -> int:
+        if self._inner is None:
+            from reviewer.tokens import load_tokenizer
+
+            self._inner = load_tokenizer(self._model)
+        return int(self._inner.count(text))
+
+
+class StderrProgress:
+    def __init__(self, live: bool) -> None:
+        self._live = live
+
+    def planned(self, chunks: int, files: int, tokens: int) -> None:
+        if chunks:
+            click.echo(f"review: {files} file(s) in {chunks} chunk(s), ~{tokens} tokens", err=True)
+
+    def chunk_done(self, done: int, total: int, failed: bool) -> None:
+        if self._live:
+            end = "\n" if done == total else ""
+            click.echo(f"\rreview: {done}/{total} chunks done", err=True, nl=False)
+            if end:
+                click.echo("", err=True)
+        elif failed:
+            click.echo(f"review: chunk {done}/{total} failed", err=True)
+
+
+def collect(options: Mapping[str, Any], settings: Settings, cwd: Path) -> ChangeSet:
+    """The changes this invocation asks for: staged, base...head, or whole files."""
+    paths: tuple[str, ...] = tuple(options["paths"])
+    base, head, staged = options["base"], options["head"], options["staged"]
+    if head and not base:
+        raise UsageError("--head needs --base")
+    if base and staged:
+        raise UsageError("--staged and --base cannot be combined")
+    if base or staged or not paths:
+        from reviewer.gitsource import open_repo
+
+        try:
+            repo = open_repo(cwd)
+        except NotAGitRepository as exc:
+            raise NotAGitRepository(
+                f"{exc}; to review files outside git, name them: review path/to/file.py"
+            ) from exc
+        if base:
+            return repo.range(base, head or "HEAD", paths, context_lines=settings.context_lines)
+        return repo.staged(paths, context_lines=settings.context_lines)
+    from reviewer.pathsource import read_paths
+
+    return read_paths(paths, cwd, settings.max_file_bytes)
+
+
+def exit_code(result: ReviewResult, settings: Settings) -> int:
+    """Failures beat findings (3 over 1) unless failing open, where only findings decide."""
+    if result.failures and not settings.fail_open:
+        return EXIT_FAILURE
+    if settings.fail_on is not None:
+        threshold = SEVERITY_RANK[settings.fail_on]
+        if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def write_outputs(result: ReviewResult, specs: list[OutputSpec]) -> None:
+    from reviewer.atomicio import write_atomic
+
+    for spec in specs:
+        reporter = get_reporter(spec.format)
+        if spec.path is None:
+            color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+            click.echo(reporter.render(result, color=color))
+        else:
+            write_atomic(Path(spec.path), reporter.render(result, color=False))
+
+
+def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> int:
+    cwd = Path.cwd()
+    config_path: Path | None = options["config_path"]
+    if config_path is not None and not config_path.is_file():
+        raise UsageError(f"config file not found: {config_path}")
+    config_path = config_path or find_config_file(cwd)
+    file_values = read_config_file(config_path) if config_path else {}
+    resolved = resolve_settings(explicit, file_values, str(config_path) if config_path else None)
+    settings = resolved.settings
+    endpoint = Endpoint(get_provider(settings.provider), settings, os.environ)
+
+    if options["show_config"]:
+        key_state = "set" if endpoint.key_env and os.environ.get(endpoint.key_env) else "not set"
+        click.echo(
+            format_config(
+                resolved,
+                {
+                    "effective-model": (
+                        endpoint.model,
+                        "provider preset" if not settings.model else resolved.sources["model"],
+                    ),
+                    "effective-base-url": (
+                        endpoint.base_url,
+                        "provider preset"
+                        if not settings.base_url
+                        else resolved.sources["base_url"],
+                    ),
+                    "api-key": (
+                        f"${endpoint.key_env} ({key_state})" if endpoint.key_env else "not needed",
+                        "environment only",
+                    ),
+                },
+            )
+        )
+        return EXIT_OK
+
+    specs = [parse_output_spec(o) for o in options["outputs"]] or [OutputSpec(format="terminal")]
+    for spec in specs:
+        get_reporter(spec.format)  # unknown formats fail before any work
+    try:
+        return _review(options, settings, endpoint, specs, cwd)
+    except UsageError:
+        raise
+    except ReviewerError as exc:
+        if not settings.fail_open:
+            raise
+        click.echo(f"review: warning: {exc} (failing open: exit 0)", err=True)
+        return EXIT_OK
+
+
+def _review(
+    options: Mapping[str, Any],
+    settings: Settings,
+    endpoint: Endpoint,
+    specs: list[OutputSpec],
+    cwd: Path,
+) -> int:
+    from reviewer.pipeline import run_review
+
+    changes = collect(options, settings, cwd)
+    if not changes.files and not changes.not_reviewed and not options["quiet"]:
+        what = "staged" if not options["base"] else f"changed in {changes.description}"
+        click.echo(f"review: nothing {what} to review", err=True)
+    key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
+    dry_run = bool(options["dry_run"])
+    if changes.files and not dry_run and endpoint.needs_key and not key:
+        raise AuthError(
+            f"no API key: set the environment variable {endpoint.key_env} "
+            f"(provider {endpoint.provider}), or choose another with --api-key-env"
+        )
+    backend = endpoint.backend(os.environ)
+    progress = None if options["quiet"] else StderrProgress(live=sys.stderr.isatty())
+    result = run_review(
+        changes,
+        settings,
+        endpoint=endpoint,
+        backend=backend,
+        tokenizer=LazyTokenizer(endpoint.model),
+        dry_run=dry_run,
+        progress=progress,
+    )
+    write_outputs(result, specs)
+    code = exit_code(result, settings)
+    if result.failures and settings.fail_open:
+        click.echo(
+            f"review: warning: {len(result.failures)} chunk(s) failed; failing open", err=True
+        )
+    return code

@@ -1,0 +1,408 @@
+"""``run_review``: the pipeline as one plain function, its collaborators passed in.
+
+changes -> filters -> secret files -> redactor -> chunker -> (cache | llm) -> anchor
+        -> aggregate -> ReviewResult
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from fnmatch import fnmatch
+from typing import Protocol
+
+from reviewer import __version__
+from reviewer.aggregate import aggregate, counts_by_severity
+from reviewer.anchor import anchor_findings
+from reviewer.answer import ModelAnswer, strict_json_schema
+from reviewer.backend import Backend, ResponseMode
+from reviewer.chunker import make_chunks
+from reviewer.errors import ConfigError, CostLimitExceeded
+from reviewer.filters import select_files
+from reviewer.llm import ChunkOutcome, ResponseModeState, review_chunk
+from reviewer.modelinfo import (
+    DEFAULT_CONTEXT_WINDOW,
+    DEFAULT_MAX_CHUNK_TOKENS,
+    DEFAULT_OUTPUT_RESERVE,
+    SAFETY_MARGIN,
+    estimate_cost,
+    model_info,
+)
+from reviewer.models import (
+    ChangeSet,
+    Chunk,
+    ChunkFailure,
+    FileDiff,
+    Finding,
+    NotReviewed,
+    ReviewResult,
+    Stats,
+    Usage,
+)
+from reviewer.prompt import system_prompt
+from reviewer.ratelimit import RateGate
+from reviewer.redact import is_secret_file, redact_files
+from reviewer.render import render_chunk
+from reviewer.scoring import overall_score
+from reviewer.settings import Settings
+from reviewer.tokens import Tokenizer
+
+# Bump when the prompt or the answer schema changes: it is part of every cache key.
+PROMPT_VERSION = "1"
+# For the cost estimate before sending: a typical answer, capped by the reserve.
+TYPICAL_ANSWER_TOKENS = 600
+
+
+class Endpoint(Protocol):
+    """Who answers: enough to label results and key the cache (never the API key)."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def response_modes(self) -> tuple[ResponseMode, ...]: ...
+
+
+class Progress(Protocol):
+    def planned(self, chunks: int, files: int, tokens: int) -> None: ...
+    def chunk_done(self, done: int, total: int, failed: bool) -> None: ...
+
+
+class AnswerCache(Protocol):
+    """Validated model answers by a key of everything that changes the answer."""
+
+    def get(self, key: str) -> ModelAnswer | None: ...
+    def put(self, key: str, answer: ModelAnswer) -> None: ...
+
+
+class _Plan(Protocol):
+    pass
+
+
+def _paths_instructions(settings: Settings, paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (pi.glob, pi.instructions)
+        for pi in settings.path_instructions
+        if any(fnmatch(p, pi.glob) for p in paths)
+    )
+
+
+def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> str:
+    return system_prompt(
+        settings.language,
+        settings.instructions,
+        _paths_instructions(settings, paths),
+        mode,
+        strict_json_schema(),
+    )
+
+
+def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[int, int]:
+    """(tokens a chunk's user message may take, tokens reserved for the answer)."""
+    info = model_info(model)
+    window = settings.context_window or (info.context_window if info else DEFAULT_CONTEXT_WINDOW)
+    reserve = settings.max_output_tokens or (
+        info.output_reserve if info else DEFAULT_OUTPUT_RESERVE
+    )
+    # The largest system prompt any chunk can get: schema in the prompt, every path instruction.
+    largest = system_prompt(
+        settings.language,
+        settings.instructions,
+        tuple((pi.glob, pi.instructions) for pi in settings.path_instructions),
+        "prompt",
+        strict_json_schema(),
+    )
+    budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
+    budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)
+    if budget < 200:
+        raise ConfigError(
+            f"context window {window} is too small for model {model}: after the answer reserve "
+            f"({reserve}) and the system prompt only {budget} tokens are left for code; "
+            "raise --context-window or lower --max-output-tokens"
+        )
+    return budget, reserve
+
+
+def cache_key(endpoint: Endpoint, settings: Settings, system: str, user: str) -> str:
+    material = json.dumps(
+        [
+            PROMPT_VERSION,
+            endpoint.base_url,
+            endpoint.model,
+            settings.temperature,
+            system,
+            user,
+        ]
+    )
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _prices(settings: Settings, model: str) -> tuple[float | None, float | None]:
+    info = model_info(model)
+    price_in = settings.price_in if settings.price_in is not None else None
+    price_out = settings.price_out if settings.price_out is not None else None
+    if info is not None:
+        price_in = info.price_in if price_in is None else price_in
+        price_out = info.price_out if price_out is None else price_out
+    return price_in, price_out
+
+
+def _combine_summaries(summaries: Sequence[str], files: int, failed: int) -> str:
+    parts = list(dict.fromkeys(s.strip() for s in summaries if s and s.strip()))
+    text = "\n".join(parts)
+    if len(text) > 2000:
+        text = text[:1999] + "…"
+    if failed:
+        note = f"Review incomplete: {failed} chunk(s) failed."
+        text = f"{note}\n{text}" if text else note
+    if not text:
+        text = f"Reviewed {files} file(s)." if files else "Nothing to review."
+    return text
+
+
+def run_review(
+    changes: ChangeSet,
+    settings: Settings,
+    *,
+    endpoint: Endpoint,
+    backend: Backend,
+    tokenizer: Tokenizer,
+    dry_run: bool = False,
+    cache: AnswerCache | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReviewResult:
+    started = clock()
+    files, skipped = select_files(changes.files, settings)
+    not_reviewed: list[NotReviewed] = [*changes.not_reviewed, *skipped]
+    kept: list[FileDiff] = []
+    for fd in files:
+        if is_secret_file(fd.path):
+            not_reviewed.append(
+                NotReviewed(path=fd.path, reason="secret-file", detail="never sent to the model")
+            )
+        else:
+            kept.append(fd)
+    redactions = 0
+    if settings.redact:
+        redacted, redactions = redact_files(kept)
+        kept = list(redacted)
+
+    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
+    chunks, over_budget = make_chunks(kept, budget, tokenizer)
+    not_reviewed.extend(over_budget)
+    texts = {c.id: render_chunk(c.files) for c in chunks}
+    systems = {c.id: system_for(settings, c.paths, endpoint.response_modes[0]) for c in chunks}
+    system_tokens = {c.id: tokenizer.count(systems[c.id]) for c in chunks}
+    est_in = sum(c.tokens + system_tokens[c.id] for c in chunks)
+    est_out = len(chunks) * min(reserve, TYPICAL_ANSWER_TOKENS)
+    price_in, price_out = _prices(settings, endpoint.model)
+    est_cost = estimate_cost(est_in, est_out, price_in, price_out)
+    reviewed_paths = {f.path for c in chunks for f in c.files}
+
+    base_stats = {
+        "files_total": len(changes.files) + len(changes.not_reviewed),
+        "files_reviewed": len(reviewed_paths),
+        "files_not_reviewed": len({n.path for n in not_reviewed}),
+        "chunks": len(chunks),
+        "estimated_tokens_in": est_in,
+        "estimated_cost_usd": est_cost,
+        "redactions": redactions,
+    }
+
+    def result(**kwargs: object) -> ReviewResult:
+        return ReviewResult.model_validate(
+            {
+                "tool_version": __version__,
+                "source": changes.description,
+                "base_sha": changes.base_sha,
+                "head_sha": changes.head_sha,
+                "model": endpoint.model,
+                "provider": endpoint.provider,
+                "not_reviewed": tuple(not_reviewed),
+                **kwargs,
+            }
+        )
+
+    if progress:
+        progress.planned(len(chunks), len(reviewed_paths), est_in)
+    if dry_run or not chunks:
+        stats = Stats(**base_stats, duration_s=round(clock() - started, 3))
+        summary = "Dry run: nothing was sent." if dry_run else _combine_summaries([], 0, 0)
+        return result(score=10, summary=summary, stats=stats, dry_run=dry_run)
+    if settings.max_cost is not None and est_cost is not None and est_cost > settings.max_cost:
+        raise CostLimitExceeded(
+            f"estimated cost ${est_cost:.4f} exceeds --max-cost ${settings.max_cost:.4f}; "
+            "nothing was sent"
+        )
+    if settings.max_cost is not None and est_cost is None:
+        raise CostLimitExceeded(
+            f"--max-cost is set but the price of model {endpoint.model} is unknown; "
+            "set price-in/price-out in the config; nothing was sent"
+        )
+
+    outcomes = _review_chunks(
+        chunks,
+        texts,
+        systems,
+        settings=settings,
+        endpoint=endpoint,
+        backend=backend,
+        reserve=reserve,
+        cache=cache,
+        progress=progress,
+        clock=clock,
+        sleep=sleep,
+        deadline=started + settings.deadline,
+    )
+
+    findings: list[Finding] = []
+    failures: list[ChunkFailure] = []
+    summaries: list[str] = []
+    usage_in = usage_out = requests = retries = cached = discarded = clamped = capped = 0
+    modes: list[str] = []
+    for chunk in chunks:
+        outcome, from_cache = outcomes[chunk.id]
+        cached += from_cache
+        usage_in += outcome.usage.prompt_tokens
+        usage_out += outcome.usage.completion_tokens
+        requests += outcome.requests
+        retries += outcome.retries
+        if outcome.mode_used:
+            modes.append(outcome.mode_used)
+        if outcome.answer is None:
+            failures.append(
+                ChunkFailure(
+                    chunk_id=chunk.id,
+                    index=chunk.index,
+                    paths=chunk.paths,
+                    lines=sum(len(f.changed_lines) for f in chunk.files),
+                    kind=outcome.failure_kind or "failed",
+                    message=outcome.failure_message or "the chunk could not be reviewed",
+                )
+            )
+            continue
+        summaries.append(outcome.answer.summary)
+        anchored = anchor_findings(outcome.answer.findings, chunk)
+        findings.extend(anchored.findings)
+        discarded += anchored.discarded
+        clamped += anchored.clamped
+        capped += anchored.capped
+
+    agg = aggregate(
+        findings,
+        min_severity=settings.min_severity,
+        min_confidence=settings.min_confidence,
+        max_findings=settings.max_findings,
+    )
+    stats = Stats(
+        **base_stats,
+        chunks_failed=len(failures),
+        chunks_cached=cached,
+        requests=requests,
+        retries=retries,
+        tokens_in=usage_in,
+        tokens_out=usage_out,
+        cost_usd=estimate_cost(usage_in, usage_out, price_in, price_out),
+        duration_s=round(clock() - started, 3),
+        findings_total=len(agg.findings),
+        findings_by_severity=counts_by_severity(agg.findings),
+        discarded_findings=discarded + capped,
+        clamped_findings=clamped,
+        duplicate_findings=agg.duplicates,
+        filtered_findings=agg.filtered,
+        response_format=modes[-1] if modes else None,
+    )
+    return result(
+        score=overall_score(agg.findings),
+        summary=_combine_summaries(summaries, len(reviewed_paths), len(failures)),
+        findings=agg.findings,
+        failures=tuple(failures),
+        stats=stats,
+    )
+
+
+def _review_chunks(
+    chunks: Sequence[Chunk],
+    texts: dict[str, str],
+    systems: dict[str, str],
+    *,
+    settings: Settings,
+    endpoint: Endpoint,
+    backend: Backend,
+    reserve: int,
+    cache: AnswerCache | None,
+    progress: Progress | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    deadline: float,
+) -> dict[str, tuple[ChunkOutcome, bool]]:
+    """Review every chunk, ``settings.jobs`` at a time, under one shared rate gate.
+
+    Auth and unknown-model errors end the run (every other chunk would fail the same way).
+    """
+    modes = ResponseModeState(endpoint.response_modes)
+    gate = RateGate(clock=clock, sleep=sleep)
+    done = 0
+    lock = threading.Lock()
+    results: dict[str, tuple[ChunkOutcome, bool]] = {}
+    pending: list[Chunk] = []
+
+    for chunk in chunks:
+        key = cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id])
+        answer = cache.get(key) if cache else None
+        if answer is not None:
+            results[chunk.id] = (ChunkOutcome(answer=answer, usage=Usage()), True)
+            done += 1
+            if progress:
+                progress.chunk_done(done, len(chunks), False)
+        else:
+            pending.append(chunk)
+
+    def work(chunk: Chunk) -> ChunkOutcome:
+        nonlocal done
+        outcome = review_chunk(
+            texts[chunk.id],
+            lambda mode: system_for(settings, chunk.paths, mode),
+            backend=backend,
+            modes=modes,
+            gate=gate,
+            settings=settings,
+            max_tokens=reserve,
+            deadline=deadline,
+            clock=clock,
+            sleep=sleep,
+        )
+        if cache and outcome.answer is not None:
+            cache.put(
+                cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id]), outcome.answer
+            )
+        with lock:
+            done += 1
+            if progress:
+                progress.chunk_done(done, len(chunks), outcome.answer is None)
+        return outcome
+
+    if not pending:
+        return results
+    pool = ThreadPoolExecutor(max_workers=min(settings.jobs, len(pending)))
+    try:
+        futures: dict[Future[ChunkOutcome], Chunk] = {pool.submit(work, c): c for c in pending}
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in finished:
+            exc = future.exception()
+            if exc is not None:
+                raise exc
+        for future, chunk in futures.items():
+            results[chunk.id] = (future.result(), False)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results

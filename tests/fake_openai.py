@@ -1,0 +1,438 @@
+"""A real HTTP server on 127.0.0.1 speaking OpenAI chat completions, scripted per test.
+
+    with FakeOpenAI() as srv:
+        srv.enqueue(reply_json({"summary": "ok", "findings": []}))
+        client = OpenAI(base_url=srv.base_url, api_key="sk-test")
+        ...
+        assert srv.requests[0].body["model"] == "gpt-4o-mini"
+
+Replies come from the queue first, then from ``default`` (a function of the request).
+``dialects`` emulate providers before the queue is consulted: ``rejects_json_schema``
+(DeepSeek-like 400), ``blank_json_object`` (empty content in JSON mode), ``llamacpp`` (500 on
+json_schema, {"type": "json_object", "schema": ...} accepted), ``rejects_json_object``
+(LM Studio-like). ``latency`` delays every reply (benchmarks).
+
+Served paths: ``/v1/chat/completions``, ``/chat/completions`` and Azure's
+``/openai/deployments/<name>/chat/completions``; anything else is a plain-text 404.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_PATHS = re.compile(r"^(/v1)?/chat/completions$|^/openai/deployments/[^/]+/chat/completions$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-serialisable; ignored when ``raw`` is set
+    raw: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the status line
+    trickle: float = 0.0  # seconds between body pieces (0: send at once)
+    trickle_bytes: int = 1
+    reset: bool = False  # close the socket with RST instead of answering
+    content_type: str = "application/json"
+
+    def payload(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.body).encode()
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # lower-cased names
+    raw: bytes
+    body: Any  # parsed JSON, or None when the body is not JSON
+    at: float  # time.monotonic() on arrival
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
+
+    @property
+    def response_format(self) -> dict[str, Any] | None:
+        if isinstance(self.body, dict):
+            return self.body.get("response_format")
+        return None
+
+    @property
+    def format_type(self) -> str | None:
+        rf = self.response_format
+        return rf.get("type") if isinstance(rf, dict) else None
+
+    @property
+    def mode(self) -> str:
+        """The reviewer ResponseMode this request used."""
+        rf = self.response_format
+        if rf is None:
+            return "prompt"
+        if rf.get("type") == "json_object" and "schema" in rf:
+            return "json_object_schema"
+        return str(rf.get("type"))
+
+    @property
+    def system(self) -> str:
+        return next((m["content"] for m in self.messages if m.get("role") == "system"), "")
+
+
+Dialect = Callable[[Received], "Reply | None"]
+DefaultReply = Callable[[Received], Reply]
+
+_ids = itertools.count(1)
+
+EMPTY_ANSWER: dict[str, Any] = {"summary": "No problems found.", "findings": []}
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def completion_body(
+    content: str | None,
+    *,
+    finish_reason: str | None = "stop",
+    usage: Mapping[str, int] | None = None,
+    refusal: str | None = None,
+    model: str = "fake-model",
+) -> dict[str, Any]:
+    usage = dict(usage or {"prompt_tokens": 100, "completion_tokens": 20})
+    usage.setdefault(
+        "total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+    )
+    return {
+        "id": f"chatcmpl-fake-{next(_ids)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def reply_text(
+    content: str | None,
+    *,
+    finish_reason: str | None = "stop",
+    usage: Mapping[str, int] | None = None,
+    refusal: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    delay: float = 0.0,
+    trickle: float = 0.0,
+) -> Reply:
+    """A 200 completion whose message content is ``content`` verbatim."""
+    return Reply(
+        body=completion_body(content, finish_reason=finish_reason, usage=usage, refusal=refusal),
+        headers=dict(headers or {}),
+        delay=delay,
+        trickle=trickle,
+    )
+
+
+def reply_json(
+    answer: Mapping[str, Any],
+    finish_reason: str | None = "stop",
+    usage: Mapping[str, int] | None = None,
+    **kwargs: Any,
+) -> Reply:
+    """A 200 completion whose content is ``answer`` serialised as JSON."""
+    return reply_text(json.dumps(answer), finish_reason=finish_reason, usage=usage, **kwargs)
+
+
+def reply_refusal(text: str = "I'm sorry, I can't help with that.") -> Reply:
+    return reply_text(None, refusal=text)
+
+
+def reply_error(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    type: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    delay: float = 0.0,
+) -> Reply:
+    """An error in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
+    body = {"error": {"message": message, "type": type, "param": param, "code": code}}
+    return Reply(status=status, body=body, headers=dict(headers or {}), delay=delay)
+
+
+def reply_raw(
+    raw: bytes,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = "text/plain",
+    **kwargs: Any,
+) -> Reply:
+    return Reply(
+        status=status, raw=raw, headers=dict(headers or {}), content_type=content_type, **kwargs
+    )
+
+
+def reply_reset(delay: float = 0.0) -> Reply:
+    """Close the connection with a TCP reset, without a response."""
+    return Reply(reset=True, delay=delay)
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+def rejects_json_schema(req: Received) -> Reply | None:
+    """DeepSeek: json_schema is refused with a 400 naming response_format."""
+    if req.format_type == "json_schema":
+        return reply_error(400, "This response_format type is unavailable now")
+    return None
+
+
+def rejects_json_object(req: Received) -> Reply | None:
+    """LM Studio: only json_schema or text."""
+    if req.format_type == "json_object":
+        return Reply(
+            status=400, body={"error": "'response_format.type' must be 'json_schema' or 'text'"}
+        )
+    return None
+
+
+def blank_json_object(req: Received) -> Reply | None:
+    """An endpoint that accepts JSON mode and answers with empty content."""
+    if req.format_type == "json_object":
+        return reply_text("")
+    return None
+
+
+def llamacpp(req: Received) -> Reply | None:
+    """llama.cpp's server: json_schema fails with a 500; json_object(+schema) is served."""
+    if req.format_type == "json_schema":
+        return reply_error(
+            500, "JSON schema conversion failed: Unrecognized schema", type="server_error"
+        )
+    return None
+
+
+def default_answer(_req: Received) -> Reply:
+    return reply_json(EMPTY_ANSWER)
+
+
+# --------------------------------------------------------------------------- server
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        *,
+        default: DefaultReply = default_answer,
+        dialects: Iterable[Dialect] = (),
+        latency: float = 0.0,
+    ) -> None:
+        self.default = default
+        self.dialects = tuple(dialects)
+        self.latency = latency
+        self._queue: deque[Reply] = deque()
+        self._history: list[Received] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting
+
+    def enqueue(self, *replies: Reply) -> FakeOpenAI:
+        with self._lock:
+            self._queue.extend(replies)
+        return self
+
+    def reset(self) -> FakeOpenAI:
+        """Forget scripted replies and history (to reuse one server across tests)."""
+        with self._lock:
+            self._queue.clear()
+            self._history.clear()
+        self.default = default_answer
+        self.dialects = ()
+        self.latency = 0.0
+        return self
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def requests(self) -> list[Received]:
+        """Requests received so far on the chat-completions paths, in arrival order."""
+        with self._lock:
+            return list(self._history)
+
+    def _next_reply(self, req: Received) -> Reply:
+        for dialect in self.dialects:
+            reply = dialect(req)
+            if reply is not None:
+                return reply
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        return self.default(req)
+
+    # -- lifecycle
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeOpenAI is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + "/v1"
+
+    def start(self) -> FakeOpenAI:
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        server = _Server(("127.0.0.1", 0), Handler)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="fake-openai",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()  # wakes handlers sleeping in a delay or a trickle
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep unless the server stops first; False when it stopped."""
+        return not self._stop.wait(seconds) if seconds > 0 else not self._stop.is_set()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler stuck in a long delay must not hold up stop()
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hang up on purpose in these tests (timeouts, resets); stay quiet.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeOpenAI
+    protocol_version = "HTTP/1.1"
+    timeout = 10  # idle keep-alive connections end on their own
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and
+        # the client's delayed ACK add ~40 ms to every keep-alive request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._plain(404, b"404 page not found")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        if not _PATHS.match(path):
+            self._plain(404, b"404 page not found")
+            return
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        req = Received(
+            method="POST",
+            path=path,
+            query=query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            raw=raw,
+            body=body,
+            at=time.monotonic(),
+        )
+        owner = self.owner
+        with owner._lock:
+            owner._history.append(req)
+        reply = owner._next_reply(req)
+        if not owner._wait(owner.latency + reply.delay):
+            self.close_connection = True
+            return
+        try:
+            self._send(reply)
+        except OSError:
+            self.close_connection = True  # the client gave up (timeout) first
+
+    def _send(self, reply: Reply) -> None:
+        if reply.reset:
+            # SO_LINGER with a zero timeout turns close() into a TCP RST.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        payload = reply.payload()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if reply.trickle <= 0:
+            self.wfile.write(payload)
+            return
+        self.wfile.flush()
+        step = max(1, reply.trickle_bytes)
+        for start in range(0, len(payload), step):
+            self.wfile.write(payload[start : start + step])
+            self.wfile.flush()
+            if not self.owner._wait(reply.trickle):
+                self.close_connection = True
+                return
+
+    def _plain(self, status: int, text: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
