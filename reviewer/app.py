@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from reviewer.backend import ResponseMode
-from reviewer.config import find_config_file, format_config, read_config_file, resolve_settings
+from reviewer.config import (
+    ResolvedSettings,
+    find_config_file,
+    format_config,
+    read_config_file,
+    resolve_settings,
+)
 from reviewer.errors import (
     EXIT_FAILURE,
     EXIT_FINDINGS,
@@ -30,6 +36,9 @@ from reviewer.reporters import OutputSpec, get_reporter, parse_output_spec
 from reviewer.settings import Settings
 
 if TYPE_CHECKING:
+    from reviewer.cache import ReviewCache
+    from reviewer.ghmode import PullRequestRun
+    from reviewer.gitsource import GitRepo
     from reviewer.openai_backend import OpenAIBackend
 
 
@@ -114,29 +123,58 @@ class StderrProgress:
             click.echo(f"review: chunk {done}/{total} failed", err=True)
 
 
+ZERO_SHA = "0" * 40
+
+
 def collect(options: Mapping[str, Any], settings: Settings, cwd: Path) -> ChangeSet:
-    """The changes this invocation asks for: staged, base...head, or whole files."""
+    """The changes this invocation asks for: staged, base...head, pushed commits, whole files."""
     paths: tuple[str, ...] = tuple(options["paths"])
     base, head, staged = options["base"], options["head"], options["staged"]
     if head and not base:
         raise UsageError("--head needs --base")
     if base and staged:
         raise UsageError("--staged and --base cannot be combined")
-    if base or staged or not paths:
-        from reviewer.gitsource import open_repo
-
-        try:
-            repo = open_repo(cwd)
-        except NotAGitRepository as exc:
-            raise NotAGitRepository(
-                f"{exc}; to review files outside git, name them: review path/to/file.py"
-            ) from exc
+    if options["hook"] == "pre-push":
+        return _pushed(settings, cwd, paths)
+    if base or staged or not paths or options["hook"]:
+        repo = _repo(cwd)
         if base:
             return repo.range(base, head or "HEAD", paths, context_lines=settings.context_lines)
         return repo.staged(paths, context_lines=settings.context_lines)
     from reviewer.pathsource import read_paths
 
     return read_paths(paths, cwd, settings.max_file_bytes)
+
+
+def _repo(cwd: Path) -> GitRepo:
+    from reviewer.gitsource import open_repo
+
+    try:
+        return open_repo(cwd)
+    except NotAGitRepository as exc:
+        raise NotAGitRepository(
+            f"{exc}; to review files outside git, name them: review path/to/file.py"
+        ) from exc
+
+
+def _pushed(settings: Settings, cwd: Path, paths: tuple[str, ...]) -> ChangeSet:
+    """pre-push: the commits being pushed, from pre-commit's PRE_COMMIT_FROM/TO_REF."""
+    from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or os.environ.get("PRE_COMMIT_SOURCE")
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF") or os.environ.get("PRE_COMMIT_ORIGIN") or "HEAD"
+    repo = _repo(cwd)
+    lines = settings.context_lines
+    if from_ref and from_ref != ZERO_SHA and repo.resolve(from_ref):
+        if repo.is_ancestor(from_ref, to_ref):
+            return repo.changed_since(from_ref, to_ref, paths, context_lines=lines)
+        return repo.range(from_ref, to_ref, paths, context_lines=lines)  # after a rewrite
+    # A new branch: what it adds over the remote's default branch, else its last commit.
+    for upstream in ("origin/HEAD", "origin/main", "origin/master"):
+        if repo.resolve(upstream) and repo.merge_base(upstream, to_ref):
+            return repo.range(upstream, to_ref, paths, context_lines=lines)
+    parent = f"{to_ref}~1"
+    if repo.resolve(parent):
+        return repo.changed_since(parent, to_ref, paths, context_lines=lines)
+    return repo.staged(paths, context_lines=lines)
 
 
 def exit_code(result: ReviewResult, settings: Settings) -> int:
@@ -169,33 +207,29 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
         raise UsageError(f"config file not found: {config_path}")
     config_path = config_path or find_config_file(cwd)
     file_values = read_config_file(config_path) if config_path else {}
-    resolved = resolve_settings(explicit, file_values, str(config_path) if config_path else None)
+    # A hook fails open unless the team says otherwise (--fail-closed or fail-open = false).
+    defaults = {"fail_open": (True, "hook default")} if options["hook"] else {}
+    resolved = resolve_settings(
+        {**defaults, **explicit},
+        file_values,
+        str(config_path) if config_path else None,
+        under_file=set(defaults),
+    )
     settings = resolved.settings
-    endpoint = Endpoint(get_provider(settings.provider), settings, os.environ)
 
-    if options["show_config"]:
-        key_state = "set" if endpoint.key_env and os.environ.get(endpoint.key_env) else "not set"
-        click.echo(
-            format_config(
-                resolved,
-                {
-                    "effective-model": (
-                        endpoint.model,
-                        "provider preset" if not settings.model else resolved.sources["model"],
-                    ),
-                    "effective-base-url": (
-                        endpoint.base_url,
-                        "provider preset"
-                        if not settings.base_url
-                        else resolved.sources["base_url"],
-                    ),
-                    "api-key": (
-                        f"${endpoint.key_env} ({key_state})" if endpoint.key_env else "not needed",
-                        "environment only",
-                    ),
-                },
-            )
+    if options["clear_cache"]:
+        from reviewer.cache import clear_cache, default_cache_dir
+
+        directory = (
+            Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
         )
+        removed = clear_cache(directory)
+        click.echo(f"review: cleared the review cache in {directory} ({removed} file(s))")
+        return EXIT_OK
+
+    endpoint = Endpoint(get_provider(settings.provider), settings, os.environ)
+    if options["show_config"]:
+        click.echo(_show_config(resolved, endpoint, settings))
         return EXIT_OK
 
     specs = [parse_output_spec(o) for o in options["outputs"]] or [OutputSpec(format="terminal")]
@@ -212,6 +246,37 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
         return EXIT_OK
 
 
+def _show_config(resolved: ResolvedSettings, endpoint: Endpoint, settings: Settings) -> str:
+    key_state = "set" if endpoint.key_env and os.environ.get(endpoint.key_env) else "not set"
+    return format_config(
+        resolved,
+        {
+            "effective-model": (
+                endpoint.model,
+                resolved.sources["model"] if settings.model else "provider preset",
+            ),
+            "effective-base-url": (
+                endpoint.base_url,
+                resolved.sources["base_url"] if settings.base_url else "provider preset",
+            ),
+            "api-key": (
+                f"${endpoint.key_env} ({key_state})" if endpoint.key_env else "not needed",
+                "environment only",
+            ),
+            "response-modes": (list(endpoint.response_modes), "provider preset"),
+        },
+    )
+
+
+def _cache(settings: Settings) -> ReviewCache | None:
+    if not settings.cache:
+        return None
+    from reviewer.cache import ReviewCache, default_cache_dir
+
+    directory = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
+    return ReviewCache(directory, warn=lambda msg: click.echo(f"review: warning: {msg}", err=True))
+
+
 def _review(
     options: Mapping[str, Any],
     settings: Settings,
@@ -221,29 +286,49 @@ def _review(
 ) -> int:
     from reviewer.pipeline import run_review
 
-    changes = collect(options, settings, cwd)
-    if not changes.files and not changes.not_reviewed and not options["quiet"]:
-        what = "staged" if not options["base"] else f"changed in {changes.description}"
-        click.echo(f"review: nothing {what} to review", err=True)
+    pr: PullRequestRun | None = None
     key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
     dry_run = bool(options["dry_run"])
+    if options["github_pr"]:
+        from reviewer.ghmode import PullRequestRun
+
+        pr = PullRequestRun.from_env(os.environ)
+        if pr.ctx.is_fork and endpoint.needs_key and not key and not dry_run:
+            click.echo(
+                f"review: skipped: pull request #{pr.ctx.number} comes from a fork, and "
+                f"workflows on forks get no secrets ({endpoint.key_env} is empty)",
+                err=True,
+            )
+            return EXIT_OK
+        changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
+    else:
+        changes = collect(options, settings, cwd)
+    if not changes.files and not changes.not_reviewed and not options["quiet"]:
+        click.echo(f"review: nothing to review in {changes.description}", err=True)
     if changes.files and not dry_run and endpoint.needs_key and not key:
         raise AuthError(
             f"no API key: set the environment variable {endpoint.key_env} "
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
-    backend = endpoint.backend(os.environ)
     progress = None if options["quiet"] else StderrProgress(live=sys.stderr.isatty())
-    result = run_review(
-        changes,
-        settings,
-        endpoint=endpoint,
-        backend=backend,
-        tokenizer=LazyTokenizer(endpoint.model),
-        dry_run=dry_run,
-        progress=progress,
-    )
+    cache = _cache(settings) if changes.files else None
+    try:
+        result = run_review(
+            changes,
+            settings,
+            endpoint=endpoint,
+            backend=endpoint.backend(os.environ),
+            tokenizer=LazyTokenizer(endpoint.model),
+            dry_run=dry_run,
+            cache=cache,
+            progress=progress,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
     write_outputs(result, specs)
+    if pr is not None and not dry_run and options["comment"]:
+        click.echo(f"review: {pr.publish(result, changes, sys.stdout)}", err=True)
     code = exit_code(result, settings)
     if result.failures and settings.fail_open:
         click.echo(

@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Literal
 
 from reviewer.models import Chunk, ChunkFile, DiffLine, FileDiff, Hunk, NotReviewed
 from reviewer.render import (
@@ -47,12 +48,19 @@ _SLICE_HEADER_SLACK = 4
 _OVERLAP_LINE_SLACK = 1
 # The largest "part k/n" label we budget for in a part's file header.
 _PART_LABEL = 10**6
+# Over-budget line ranges named in a NotReviewed detail.
+_RANGES_SHOWN = 20
 
 
 def make_chunks(
     files: Sequence[FileDiff], budget: int, tokenizer: Tokenizer, overlap: int = 3
 ) -> tuple[tuple[Chunk, ...], tuple[NotReviewed, ...]]:
-    """Chunks of at most ``budget`` tokens, in path order, and the files left out for size."""
+    """Chunks whose ``render_chunk`` text has at most ``budget`` tokens, in path order.
+
+    Also returns one ``NotReviewed(reason="over-budget")`` per file with lines that fit no
+    chunk; the detail names them, and the file's other lines are still in the chunks.
+    Files without hunks produce nothing.
+    """
     packer = _Packer(budget, tokenizer, max(0, overlap))
     groups = packer.pack(sorted((f for f in files if f.hunks), key=lambda f: f.path))
     chunks = []
@@ -80,6 +88,7 @@ class _Packer:
     tokenizer: Tokenizer
     overlap: int
     not_reviewed: list[NotReviewed] = field(default_factory=list)
+    envelope_tokens: int = field(init=False)
     # Set by pack(): the sorted files, their whole-file pieces with their number widths and
     # rendered blocks, prefix sums of the blocks' token counts, and the split-tree keys.
     files: Sequence[FileDiff] = ()
@@ -156,14 +165,25 @@ class _Packer:
             margin = max(16, 2 * margin)
         if dropped:
             self.not_reviewed.append(
-                NotReviewed(
-                    path=file.path,
-                    reason="over-budget",
-                    detail=f"{_describe(dropped)} longer than the {self.budget}-token chunk "
-                    "budget by itself: not reviewed",
-                )
+                NotReviewed(path=file.path, reason="over-budget", detail=self._detail(dropped))
             )
         return groups
+
+    def _detail(self, lines: Sequence[int]) -> str:
+        ordered = sorted(set(lines))
+        ranges: list[list[int]] = []
+        for n in ordered:
+            if ranges and n == ranges[-1][1] + 1:
+                ranges[-1][1] = n
+            else:
+                ranges.append([n, n])
+        shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:_RANGES_SHOWN])
+        if len(ranges) > _RANGES_SHOWN:
+            shown += f" and {len(ranges) - _RANGES_SHOWN} more ranges"
+        budget = f"too long for the {self.budget}-token chunk budget"
+        if len(ordered) == 1:
+            return f"line {shown} is {budget} on its own; not reviewed"
+        return f"lines {shown} are each {budget} on their own; not reviewed"
 
     def _try_file_parts(self, file: FileDiff, margin: int) -> tuple[list[_Group], list[int]]:
         whole = _whole(file)
@@ -262,7 +282,7 @@ def _slice(hunk: Hunk, start: int, first_new: int, end: int) -> Hunk:
     )
 
 
-def _line_before(hunk: Hunk, index: int, side: str) -> int:
+def _line_before(hunk: Hunk, index: int, side: Literal["old", "new"]) -> int:
     """The unified-diff start of an empty range: the number of the line before it."""
     skip = "add" if side == "old" else "del"
     for ln in reversed(hunk.lines[:index]):
@@ -273,18 +293,3 @@ def _line_before(hunk: Hunk, index: int, side: str) -> int:
         (hunk.old_start, hunk.old_len) if side == "old" else (hunk.new_start, hunk.new_len)
     )
     return start if length == 0 else max(0, start - 1)
-
-
-def _describe(numbers: Sequence[int]) -> str:
-    ordered = sorted(set(numbers))
-    ranges: list[list[int]] = []
-    for n in ordered:
-        if ranges and n == ranges[-1][1] + 1:
-            ranges[-1][1] = n
-        else:
-            ranges.append([n, n])
-    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:20])
-    more = f" and {len(ranges) - 20} more ranges" if len(ranges) > 20 else ""
-    noun = "line" if len(ordered) == 1 else "lines"
-    verb = "is" if len(ordered) == 1 else "are each"
-    return f"{noun} {shown}{more} {verb}"

@@ -102,17 +102,22 @@ def resolve_settings(
     explicit: Mapping[str, tuple[Any, str]],
     file_values: Mapping[str, Any],
     file_label: str | None,
+    under_file: set[str] | frozenset[str] = frozenset(),
 ) -> ResolvedSettings:
     """Lay ``explicit`` (command line and environment, each with its source label) over the
-    config file's values over the defaults, and validate the result."""
+    config file's values over the defaults, and validate the result. Keys in ``under_file``
+    are mode defaults (e.g. a hook's): the config file still overrides them."""
     merged: dict[str, Any] = {}
     sources: dict[str, str] = dict.fromkeys(Settings.model_fields, DEFAULT_SOURCE)
-    for key, value in file_values.items():
-        merged[key] = _normalise(key, value)
-        sources[key] = file_label or "config file"
-    for key, (value, label) in explicit.items():
-        merged[key] = _normalise(key, value)
-        sources[key] = label
+    layers = [
+        {k: v for k, v in explicit.items() if k in under_file},
+        {k: (v, file_label or "config file") for k, v in file_values.items()},
+        {k: v for k, v in explicit.items() if k not in under_file},
+    ]
+    for layer in layers:
+        for key, (value, label) in layer.items():
+            merged[key] = _normalise(key, value)
+            sources[key] = label
     try:
         settings = Settings(**merged)
     except ValidationError as exc:

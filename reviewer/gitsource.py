@@ -160,6 +160,53 @@ class GitRepo:
             return status == 0
         raise GitError(f"git merge-base failed: {_first_line(err)}")
 
+    def merge_base(self, a: str, b: str) -> str | None:
+        status, out, _ = self._run(["merge-base", a, b])
+        return out.decode("ascii", errors="replace").strip() or None if status == 0 else None
+
+    def is_shallow(self) -> bool:
+        status, out, _ = self._run(["rev-parse", "--is-shallow-repository"])
+        return status == 0 and out.strip() == b"true"
+
+    def ensure_history(
+        self,
+        base: str,
+        head: str,
+        refspecs: Sequence[str],
+        remote: str = "origin",
+        depths: Sequence[int] = (50, 200, 1000),
+    ) -> None:
+        """Fetch what ``base...head`` needs from ``remote`` in a shallow clone (CI checkouts).
+
+        ``refspecs`` name what to fetch (a commit sha, or a branch refspec). The history is
+        deepened step by step until a merge base exists, then unshallowed as a last resort.
+        """
+
+        def ready() -> bool:
+            return (
+                self.resolve(base) is not None
+                and self.resolve(head) is not None
+                and self.merge_base(base, head) is not None
+            )
+
+        if ready():
+            return
+        for depth in depths:
+            flag = "--deepen" if self.resolve(base) and self.resolve(head) else "--depth"
+            status, _, err = self._run(
+                ["fetch", "--no-tags", "--quiet", f"{flag}={depth}", remote, *refspecs]
+            )
+            if status != 0:
+                raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
+            if ready():
+                return
+        if self.is_shallow():
+            status, _, err = self._run(["fetch", "--no-tags", "--quiet", "--unshallow", remote])
+            if status != 0:
+                raise GitError(f"git fetch --unshallow from {remote} failed: {_first_line(err)}")
+        if not ready():
+            raise GitError(self._no_merge_base(base, head))
+
     # ------------------------------------------------------------------ internals
 
     def _changes(

@@ -142,8 +142,8 @@ class ChunkFile(Frozen):
     old_path: str | None = None
     status: FileStatus = "modified"
     hunks: tuple[Hunk, ...] = ()
-    # New-file line numbers the model may comment on (added lines; every line in whole-file mode)
-    # and the context lines shown, which anchoring accepts too.
+    # ``changed_lines`` are the new-file line numbers findings may anchor on (added lines; every
+    # line in whole-file mode); context lines are shown to the model but cannot be anchored on.
     whole_file: bool = False
     part: int = 1  # >1 when an oversized hunk was split
     parts: int = 1
@@ -238,6 +238,16 @@ class Stats(Frozen):
     response_format: str | None = None  # the structured-output mode the endpoint accepted
 
 
+class ChunkInfo(Frozen):
+    """What a chunk carried: for ``--dry-run`` and the JSON output."""
+
+    index: int
+    id: str
+    paths: tuple[str, ...]
+    tokens: int
+    changed_lines: int
+
+
 class ReviewResult(Frozen):
     """Everything a reporter needs. Its JSON form is the documented ``--output json``."""
 
@@ -255,6 +265,9 @@ class ReviewResult(Frozen):
     failures: tuple[ChunkFailure, ...] = ()
     stats: Stats
     dry_run: bool = False
+    reviewed_paths: tuple[str, ...] = ()
+    chunks: tuple[ChunkInfo, ...] = ()
+    warnings: tuple[str, ...] = ()  # loud notes: response-format fallbacks, cache problems...
 
     @property
     def complete(self) -> bool:

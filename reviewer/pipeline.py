@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from fnmatch import fnmatch
 from typing import Protocol
 
 from reviewer import __version__
@@ -22,7 +21,7 @@ from reviewer.answer import ModelAnswer, strict_json_schema
 from reviewer.backend import Backend, ResponseMode
 from reviewer.chunker import make_chunks
 from reviewer.errors import ConfigError, CostLimitExceeded
-from reviewer.filters import select_files
+from reviewer.filters import glob_matches, select_files
 from reviewer.llm import ChunkOutcome, ResponseModeState, review_chunk
 from reviewer.modelinfo import (
     DEFAULT_CONTEXT_WINDOW,
@@ -36,6 +35,7 @@ from reviewer.models import (
     ChangeSet,
     Chunk,
     ChunkFailure,
+    ChunkInfo,
     FileDiff,
     Finding,
     NotReviewed,
@@ -80,17 +80,15 @@ class AnswerCache(Protocol):
 
     def get(self, key: str) -> ModelAnswer | None: ...
     def put(self, key: str, answer: ModelAnswer) -> None: ...
-
-
-class _Plan(Protocol):
-    pass
+    def get_mode(self, endpoint: str) -> str | None: ...
+    def put_mode(self, endpoint: str, mode: str) -> None: ...
 
 
 def _paths_instructions(settings: Settings, paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (pi.glob, pi.instructions)
         for pi in settings.path_instructions
-        if any(fnmatch(p, pi.glob) for p in paths)
+        if any(glob_matches(pi.glob, p) for p in paths)
     )
 
 
@@ -104,10 +102,15 @@ def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> 
     )
 
 
+def _window(settings: Settings, model: str) -> int:
+    info = model_info(model)
+    return settings.context_window or (info.context_window if info else DEFAULT_CONTEXT_WINDOW)
+
+
 def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[int, int]:
     """(tokens a chunk's user message may take, tokens reserved for the answer)."""
     info = model_info(model)
-    window = settings.context_window or (info.context_window if info else DEFAULT_CONTEXT_WINDOW)
+    window = _window(settings, model)
     reserve = settings.max_output_tokens or (
         info.output_reserve if info else DEFAULT_OUTPUT_RESERVE
     )
@@ -207,6 +210,16 @@ def run_review(
     price_in, price_out = _prices(settings, endpoint.model)
     est_cost = estimate_cost(est_in, est_out, price_in, price_out)
     reviewed_paths = {f.path for c in chunks for f in c.files}
+    infos = tuple(
+        ChunkInfo(
+            index=c.index,
+            id=c.id,
+            paths=c.paths,
+            tokens=c.tokens + system_tokens[c.id],
+            changed_lines=sum(len(f.changed_lines) for f in c.files),
+        )
+        for c in chunks
+    )
 
     base_stats = {
         "files_total": len(changes.files) + len(changes.not_reviewed),
@@ -228,6 +241,8 @@ def run_review(
                 "model": endpoint.model,
                 "provider": endpoint.provider,
                 "not_reviewed": tuple(not_reviewed),
+                "reviewed_paths": tuple(sorted(reviewed_paths)),
+                "chunks": infos,
                 **kwargs,
             }
         )
@@ -249,7 +264,7 @@ def run_review(
             "set price-in/price-out in the config; nothing was sent"
         )
 
-    outcomes = _review_chunks(
+    outcomes, warnings = _review_chunks(
         chunks,
         texts,
         systems,
@@ -257,6 +272,8 @@ def run_review(
         endpoint=endpoint,
         backend=backend,
         reserve=reserve,
+        ceiling=_window(settings, endpoint.model) - SAFETY_MARGIN,
+        system_tokens=system_tokens,
         cache=cache,
         progress=progress,
         clock=clock,
@@ -327,6 +344,7 @@ def run_review(
         findings=agg.findings,
         failures=tuple(failures),
         stats=stats,
+        warnings=warnings,
     )
 
 
@@ -339,17 +357,25 @@ def _review_chunks(
     endpoint: Endpoint,
     backend: Backend,
     reserve: int,
+    ceiling: int,
+    system_tokens: dict[str, int],
     cache: AnswerCache | None,
     progress: Progress | None,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     deadline: float,
-) -> dict[str, tuple[ChunkOutcome, bool]]:
+) -> tuple[dict[str, tuple[ChunkOutcome, bool]], tuple[str, ...]]:
     """Review every chunk, ``settings.jobs`` at a time, under one shared rate gate.
 
     Auth and unknown-model errors end the run (every other chunk would fail the same way).
     """
-    modes = ResponseModeState(endpoint.response_modes)
+    mode_key = f"{endpoint.base_url}|{endpoint.model}"
+    remembered = cache.get_mode(mode_key) if cache else None
+    available = endpoint.response_modes
+    if remembered in available:
+        # An earlier run learned what this endpoint accepts: skip the rejected attempts.
+        available = available[available.index(remembered) :]
+    modes = ResponseModeState(available)
     gate = RateGate(clock=clock, sleep=sleep)
     done = 0
     lock = threading.Lock()
@@ -377,6 +403,7 @@ def _review_chunks(
             gate=gate,
             settings=settings,
             max_tokens=reserve,
+            max_tokens_ceiling=max(reserve, ceiling - chunk.tokens - system_tokens[chunk.id]),
             deadline=deadline,
             clock=clock,
             sleep=sleep,
@@ -392,7 +419,7 @@ def _review_chunks(
         return outcome
 
     if not pending:
-        return results
+        return results, ()
     pool = ThreadPoolExecutor(max_workers=min(settings.jobs, len(pending)))
     try:
         futures: dict[Future[ChunkOutcome], Chunk] = {pool.submit(work, c): c for c in pending}
@@ -403,6 +430,15 @@ def _review_chunks(
                 raise exc
         for future, chunk in futures.items():
             results[chunk.id] = (future.result(), False)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
+    except BaseException:
+        # Ctrl-C or a run-ending error: start nothing new, don't wait for requests in flight.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    warnings = tuple(
+        f"the endpoint rejected response format {mode} ({reason}); fell back"
+        for mode, reason in modes.rejections
+    )
+    if cache and modes.accepted and modes.accepted != remembered:
+        cache.put_mode(mode_key, modes.accepted)
+    return results, warnings

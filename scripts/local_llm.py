@@ -146,7 +146,9 @@ def _run(
 
 def ensure_wheel(python: str = sys.executable, cache: Path | None = None) -> Path:
     """Build llama-cpp-python once per (version, flags, interpreter, platform); return the wheel."""
-    wheel_dir = (cache or cache_root() / "wheels") / wheel_key(python_identity(python))
+    # One value feeds both the key and the build, so they cannot disagree.
+    cmake_args = CMAKE_ARGS
+    wheel_dir = (cache or cache_root() / "wheels") / wheel_key(python_identity(python), cmake_args)
     found = find_wheel(wheel_dir)
     if found:
         return found
@@ -155,7 +157,7 @@ def ensure_wheel(python: str = sys.executable, cache: Path | None = None) -> Pat
         if found:
             return found
         wheel_dir.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CMAKE_ARGS": CMAKE_ARGS, "FORCE_CMAKE": "1"}
+        env = {**os.environ, "CMAKE_ARGS": cmake_args, "FORCE_CMAKE": "1"}
         with tempfile.TemporaryDirectory(dir=wheel_dir.parent, prefix="build-") as tmp:
             print(
                 f"building {LLAMA_PACKAGE}=={LLAMA_VERSION} (about 6 minutes on 2 cores)",
@@ -380,6 +382,12 @@ def stop_process(pid: int, grace_s: float = 10.0) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    missing = missing_server_modules(args.python)
+    if missing:
+        raise LocalLLMError(
+            f"{args.python} cannot import {', '.join(missing)}; run: "
+            f"{sys.executable} {sys.argv[0]} install --python {args.python}"
+        )
     model = Path(args.model) if args.model else ensure_model()
     check_gguf(model)
     root = cache_root()

@@ -51,6 +51,7 @@ class TerminalReporter:
                 *_findings(result.findings, style),
                 _not_reviewed(result.not_reviewed, style),
                 _failures(result.failures, style),
+                _warnings(result.warnings, style),
                 _summary(result, style),
             ]
         )
@@ -162,9 +163,23 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
     ]
     if s.redactions:
         lines.append(f"Redactions: {_plural(s.redactions, 'secret')} would be redacted")
+    for chunk in result.chunks:
+        paths = ", ".join(_line(p) for p in chunk.paths)
+        lines.append(
+            f"  chunk {chunk.index}: {chunk.tokens:,} tokens, "
+            f"{_plural(chunk.changed_lines, 'changed line')}: {paths}"
+        )
     report = "\n".join(lines)
     not_reviewed = _not_reviewed(result.not_reviewed, style)
     return f"{report}\n\n{not_reviewed}" if not_reviewed else report
+
+
+def _warnings(warnings: tuple[str, ...], style: Style) -> str:
+    if not warnings:
+        return ""
+    lines = [style("Warnings", bold=True)]
+    lines.extend(f"  ! {_line(w)}" for w in warnings)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- verdict & stats
