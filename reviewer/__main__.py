@@ -1,4 +1,4 @@
-from reviewer.cli import main
+from reviewer.cli import console
 
 if __name__ == "__main__":
-    main()
+    console()

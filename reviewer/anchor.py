@@ -12,7 +12,8 @@ model's finding is only kept when its range lands on a line the chunk asked abou
   chunk did not show, is discarded.
 * A clamped finding loses its suggestion: the suggestion replaces exactly the model's range,
   and pasting it over a different range would corrupt the code. A blank suggestion, or one
-  identical to the current code, is dropped as noise.
+  identical to the current code, is dropped as noise. So is one carrying a ``[REDACTED:...]``
+  marker: pasted over the real line it would replace a value the model never saw.
 * Text fields are data from the model: control characters (except newline and tab) and bidi
   overrides are removed, the title is one line of at most 200 characters, the message at most
   4000. A finding with neither title nor message, or a non-finite confidence, is discarded.
@@ -45,6 +46,7 @@ FINGERPRINT_HEX_CHARS = 16
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _DIFF_PREFIXES = ("a/", "b/")
 _WORD = re.compile(r"[^\W_]+")
+_REDACTION_MARKER = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
 
 
 class ModelFindingLike(Protocol):
@@ -164,7 +166,13 @@ def _match_path(path: str, files: dict[str, _FileLines]) -> str | None:
         return candidate
     if candidate.startswith(_DIFF_PREFIXES) and candidate[2:] in files:
         return candidate[2:]
-    return None
+    # A path with a line break is shown escaped (reviewer.render keeps headers one line).
+    shown = {_as_shown(p): p for p in files if "\n" in p or "\r" in p}
+    return shown.get(path.strip())
+
+
+def _as_shown(path: str) -> str:
+    return path.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _anchor_one(
@@ -216,6 +224,10 @@ def _useful_suggestion(suggestion: str | None, code: str) -> str | None:
         return None
     cleaned = sanitize(suggestion)
     if not cleaned.strip() or cleaned.rstrip("\n") == code.rstrip("\n"):
+        return None
+    if _REDACTION_MARKER.search(cleaned):
+        # The model copied a line we redacted: applying it would paste the marker over the
+        # real value (reviewer.redact).
         return None
     return cleaned
 

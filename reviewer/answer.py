@@ -4,15 +4,20 @@ The answer is data to validate, not text to patch: ``parse_answer`` strips at mo
 surrounding code fence, parses JSON and validates it; anything else raises
 ``InvalidModelOutput`` whose message is short enough to send back in the one re-ask.
 
-``ModelAnswer`` accepts any number of findings. Capping is the aggregator's job
-(``--max-findings``): rejecting a whole answer because it is long would throw away good
-findings, and the prompt already asks for the most important ones only.
+``ModelAnswer`` accepts any number of findings. Capping is later stages' job
+(``reviewer.anchor`` keeps the 50 best of a chunk, ``--max-findings`` the run's): rejecting a
+whole answer because it is long would throw away good findings, and the prompt already asks
+for the most important ones only. Text over its bound (``TITLE_MAX``, ``MESSAGE_MAX``,
+``SUMMARY_MAX``, ``SUGGESTION_MAX``) is *rejected*, not truncated: the re-ask quotes the
+error, and a second over-long answer fails the chunk ("invalid-output"). A cut suggestion
+would be broken code, and a runaway generation is not a review worth keeping.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -162,6 +167,56 @@ def strict_json_schema() -> dict[str, Any]:
     return result
 
 
+# What a JSON-schema-to-grammar converter (llama.cpp's C++ one and llama-cpp-python's port)
+# turns into grammar rules: enum, minLength/maxLength on strings, minItems/maxItems. Numeric
+# bounds are not among them in the Python port (a tiny model answered confidence 987654381),
+# so bounded numbers become enums. maxLength is unrolled into one nested rule per character
+# by the port, and llama-cpp-python's server dies parsing ~3000 of them: keep these small.
+CONFIDENCE_LEVELS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GRAMMAR_TEXT_MAX = 500  # characters of the summary and of each message
+GRAMMAR_LINES_MAX = 2000  # more lines than this: only ``minimum`` (C++ converter only)
+# Tokens one finding takes in JSON (keys, a title, a short message, a null suggestion).
+TOKENS_PER_FINDING = 120
+
+
+def findings_cap(max_tokens: int, ceiling: int) -> int:
+    """How many findings fit an answer of ``max_tokens``: 1 to ``ceiling``."""
+    return max(1, min(ceiling, max_tokens // TOKENS_PER_FINDING))
+
+
+def grammar_json_schema(
+    *, paths: Sequence[str], lines: Iterable[int], max_findings: int
+) -> dict[str, Any]:
+    """The strict schema narrowed for grammar-constrained decoding (``json_object_schema``).
+
+    A grammar makes every answer well-formed JSON, but only bounds written as grammar rules
+    make it *valid*: ``path`` is one of the chunk's ``paths``, the lines are the chunk's
+    reviewable ``lines``, ``confidence`` one of ``CONFIDENCE_LEVELS``, the summary, titles and
+    messages short (and the latter non-empty), and at most ``max_findings`` findings, so a
+    small model that repeats itself stops before the token limit instead of being cut off.
+    What no grammar expresses (``end_line >= start_line``) is still checked by
+    ``parse_answer``. The suggestion stays unbounded: a replacement cut short by a grammar
+    would be broken code.
+    """
+    schema = strict_json_schema()
+    schema["properties"]["summary"]["maxLength"] = GRAMMAR_TEXT_MAX
+    findings = schema["properties"]["findings"]
+    findings["maxItems"] = max(1, max_findings)
+    item = findings["items"]["properties"]
+    if paths:
+        item["path"]["enum"] = list(dict.fromkeys(paths))
+    numbers = sorted(set(lines))
+    for key in ("start_line", "end_line"):
+        if numbers and len(numbers) <= GRAMMAR_LINES_MAX:
+            item[key]["enum"] = numbers
+        else:
+            item[key]["minimum"] = 1
+    item["confidence"]["enum"] = list(CONFIDENCE_LEVELS)
+    item["title"].update(minLength=1, maxLength=TITLE_MAX)
+    item["message"].update(minLength=1, maxLength=GRAMMAR_TEXT_MAX)
+    return schema
+
+
 # --------------------------------------------------------------------------- parsing
 
 _FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
@@ -189,7 +244,10 @@ def parse_answer(text: str) -> ModelAnswer:
     if not body:
         raise InvalidModelOutput("the answer is empty; expected a JSON object")
     try:
-        data = json.loads(body)
+        # strict=False takes a raw newline or tab inside a string as itself. llama-cpp-python's
+        # grammar allows them in strings (the C++ one does not); the text has one meaning, and
+        # reviewer.anchor strips control characters from what it keeps.
+        data = json.loads(body, strict=False)
     except json.JSONDecodeError as exc:
         raise InvalidModelOutput(
             f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"

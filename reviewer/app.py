@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from reviewer.ghmode import PullRequestRun
     from reviewer.gitsource import GitRepo
     from reviewer.openai_backend import OpenAIBackend
+    from reviewer.tokens import Tokenizer
 
 
 class Endpoint:
@@ -93,15 +94,16 @@ class Endpoint:
 class LazyTokenizer:
     """Loads the encoding on the first count, so runs with nothing to review never pay for it."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, cache_dir: Path | None = None) -> None:
         self._model = model
+        self._cache_dir = cache_dir  # where the parsed ranks are kept (skips a ~0.2 s parse)
         self._inner: Any = None
 
     def count(self, text: str) -> int:
         if self._inner is None:
             from reviewer.tokens import load_tokenizer
 
-            self._inner = load_tokenizer(self._model)
+            self._inner = load_tokenizer(self._model, self._cache_dir)
         return int(self._inner.count(text))
 
 
@@ -137,10 +139,10 @@ def collect(options: Mapping[str, Any], settings: Settings, cwd: Path) -> Change
     if options["hook"] == "pre-push":
         return _pushed(settings, cwd, paths)
     if base or staged or not paths or options["hook"]:
-        repo = _repo(cwd)
-        if base:
-            return repo.range(base, head or "HEAD", paths, context_lines=settings.context_lines)
-        return repo.staged(paths, context_lines=settings.context_lines)
+        with _repo(cwd) as repo:
+            if base:
+                return repo.range(base, head or "HEAD", paths, context_lines=settings.context_lines)
+            return repo.staged(paths, context_lines=settings.context_lines)
     from reviewer.pathsource import read_paths
 
     return read_paths(paths, cwd, settings.max_file_bytes)
@@ -208,7 +210,9 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
     config_path = config_path or find_config_file(cwd)
     file_values = read_config_file(config_path) if config_path else {}
     # A hook fails open unless the team says otherwise (--fail-closed or fail-open = false).
-    defaults = {"fail_open": (True, "hook default")} if options["hook"] else {}
+    # Only when not given explicitly: an explicit value must stay above the config file.
+    hook_default = options["hook"] and "fail_open" not in explicit
+    defaults = {"fail_open": (True, "hook default")} if hook_default else {}
     resolved = resolve_settings(
         {**defaults, **explicit},
         file_values,
@@ -218,11 +222,9 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
     settings = resolved.settings
 
     if options["clear_cache"]:
-        from reviewer.cache import clear_cache, default_cache_dir
+        from reviewer.cache import clear_cache
 
-        directory = (
-            Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
-        )
+        directory = _cache_dir(settings)
         removed = clear_cache(directory)
         click.echo(f"review: cleared the review cache in {directory} ({removed} file(s))")
         return EXIT_OK
@@ -235,6 +237,7 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
     specs = [parse_output_spec(o) for o in options["outputs"]] or [OutputSpec(format="terminal")]
     for spec in specs:
         get_reporter(spec.format)  # unknown formats fail before any work
+    _check_destinations(specs)
     try:
         return _review(options, settings, endpoint, specs, cwd)
     except UsageError:
@@ -244,6 +247,24 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
             raise
         click.echo(f"review: warning: {exc} (failing open: exit 0)", err=True)
         return EXIT_OK
+
+
+def _check_destinations(specs: list[OutputSpec]) -> None:
+    """Two reports on stdout (or in one file) would interleave into something neither
+    format's reader can parse; refuse before anything is sent."""
+    on_stdout = [s.format for s in specs if s.path is None]
+    if len(on_stdout) > 1:
+        raise UsageError(
+            f"only one output can go to stdout, got {', '.join(on_stdout)}; "
+            "write the others to files: -o FORMAT=PATH"
+        )
+    seen: set[Path] = set()
+    for spec in specs:
+        if spec.path is not None:
+            target = spec.path.expanduser().absolute()
+            if target in seen:
+                raise UsageError(f"two outputs write to {spec.path}")
+            seen.add(target)
 
 
 def _show_config(resolved: ResolvedSettings, endpoint: Endpoint, settings: Settings) -> str:
@@ -268,13 +289,32 @@ def _show_config(resolved: ResolvedSettings, endpoint: Endpoint, settings: Setti
     )
 
 
+def _cache_dir(settings: Settings) -> Path:
+    from reviewer.cache import default_cache_dir
+
+    return Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
+
+
 def _cache(settings: Settings) -> ReviewCache | None:
     if not settings.cache:
         return None
-    from reviewer.cache import ReviewCache, default_cache_dir
+    from reviewer.cache import ReviewCache
 
-    directory = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
-    return ReviewCache(directory, warn=lambda msg: click.echo(f"review: warning: {msg}", err=True))
+    return ReviewCache(
+        _cache_dir(settings), warn=lambda msg: click.echo(f"review: warning: {msg}", err=True)
+    )
+
+
+def _tokenizer(model: str, cache: ReviewCache | None) -> Tokenizer:
+    """Counts from the cache first: a fully cached review never loads the encoding."""
+    if cache is None:
+        return LazyTokenizer(model)
+    from reviewer.cache import CountingTokenizer
+    from reviewer.tokens import encoding_name_for_model
+
+    return CountingTokenizer(
+        LazyTokenizer(model, cache.tokenizer_dir), cache, encoding_name_for_model(model)
+    )
 
 
 def _review(
@@ -293,13 +333,22 @@ def _review(
         from reviewer.ghmode import PullRequestRun
 
         pr = PullRequestRun.from_env(os.environ)
-        if pr.ctx.is_fork and endpoint.needs_key and not key and not dry_run:
-            click.echo(
-                f"review: skipped: pull request #{pr.ctx.number} comes from a fork, and "
-                f"workflows on forks get no secrets ({endpoint.key_env} is empty)",
-                err=True,
+        if endpoint.needs_key and not key and not dry_run:
+            if pr.ctx.is_fork:
+                skipped = (
+                    f"skipped: pull request #{pr.ctx.number} comes from a fork, and "
+                    f"workflows on forks get no secrets ({endpoint.key_env} is empty)"
+                )
+                click.echo(f"review: {skipped}", err=True)
+                click.echo(f"::notice title=reviewer::{skipped}")  # shown on the run's page
+                return EXIT_OK
+            # Before any git or GitHub work: a same-repository PR without a key is a
+            # misconfigured workflow, never a green run.
+            raise AuthError(
+                f"no API key for pull request #{pr.ctx.number}: {endpoint.key_env} is empty "
+                f"(provider {endpoint.provider}); pass it from a repository secret "
+                "(the GitHub Action's api-key input)"
             )
-            return EXIT_OK
         changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
     else:
         changes = collect(options, settings, cwd)
@@ -312,21 +361,29 @@ def _review(
         )
     progress = None if options["quiet"] else StderrProgress(live=sys.stderr.isatty())
     cache = _cache(settings) if changes.files else None
+    # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
+    backend = endpoint.backend(os.environ)
     try:
         result = run_review(
             changes,
             settings,
             endpoint=endpoint,
-            backend=endpoint.backend(os.environ),
-            tokenizer=LazyTokenizer(endpoint.model),
+            backend=backend,
+            tokenizer=_tokenizer(endpoint.model, cache),
             dry_run=dry_run,
             cache=cache,
             progress=progress,
         )
     finally:
+        backend.close()
         if cache is not None:
             cache.close()
     write_outputs(result, specs)
+    if not any(s.format == "terminal" and s.path is None for s in specs):
+        # The terminal report shows them; without it on stdout, a response-format fallback
+        # or a cache problem must still reach the person or CI log running the review.
+        for warning in result.warnings:
+            click.echo(f"review: warning: {warning}", err=True)
     if pr is not None and not dry_run and options["comment"]:
         click.echo(f"review: {pr.publish(result, changes, sys.stdout)}", err=True)
     code = exit_code(result, settings)

@@ -87,8 +87,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def _normalise(key: str, value: Any) -> Any:
-    if key == "fail_on" and isinstance(value, str) and value.lower() in _NEVER:
-        return None
+    if key == "fail_on" and (
+        value is False or (isinstance(value, str) and value.lower() in _NEVER)
+    ):
+        return None  # TOML's `fail-on = false` reads as naturally as "never"
     if key in ("include", "exclude") and isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if key in ("include", "exclude") and isinstance(value, list):

@@ -176,10 +176,13 @@ class GitRepo:
         remote: str = "origin",
         depths: Sequence[int] = (50, 200, 1000),
     ) -> None:
-        """Fetch what ``base...head`` needs from ``remote`` in a shallow clone (CI checkouts).
+        """Fetch what ``base...head`` needs from ``remote`` (CI checkouts are shallow and may
+        lack the base branch or the pull request's head commit).
 
-        ``refspecs`` name what to fetch (a commit sha, or a branch refspec). The history is
-        deepened step by step until a merge base exists, then unshallowed as a last resort.
+        ``refspecs`` name what to fetch (a commit sha, or a branch refspec). A shallow clone is
+        deepened step by step until a merge base exists, then unshallowed as a last resort. A
+        complete clone fetches the refspecs whole: ``--depth`` would make it shallow. Raises
+        ``GitError`` when a fetch fails, or when a commit or the merge base is still missing.
         """
 
         def ready() -> bool:
@@ -191,21 +194,29 @@ class GitRepo:
 
         if ready():
             return
-        for depth in depths:
-            flag = "--deepen" if self.resolve(base) and self.resolve(head) else "--depth"
-            status, _, err = self._run(
-                ["fetch", "--no-tags", "--quiet", f"{flag}={depth}", remote, *refspecs]
-            )
-            if status != 0:
-                raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
-            if ready():
-                return
-        if self.is_shallow():
-            status, _, err = self._run(["fetch", "--no-tags", "--quiet", "--unshallow", remote])
-            if status != 0:
-                raise GitError(f"git fetch --unshallow from {remote} failed: {_first_line(err)}")
+        if not self.is_shallow():
+            self._fetch(remote, refspecs)
+        else:
+            for depth in depths:
+                # --depth counts from the tips being fetched (one is missing); --deepen moves
+                # every shallow boundary back, which is what reaches a merge base.
+                flag = "--deepen" if self.resolve(base) and self.resolve(head) else "--depth"
+                self._fetch(remote, refspecs, f"{flag}={depth}")
+                if ready():
+                    return
+            if self.is_shallow():
+                self._fetch(remote, refspecs, "--unshallow")
+        for ref in (base, head):
+            if self.resolve(ref) is None:
+                raise GitError(f"unknown revision: {ref} (not found on {remote} either)")
         if not ready():
             raise GitError(self._no_merge_base(base, head))
+
+    def _fetch(self, remote: str, refspecs: Sequence[str], *options: str) -> None:
+        args = ["fetch", "--no-tags", "--quiet", *options, remote]
+        status, _, err = self._run([*args, *refspecs])
+        if status != 0:
+            raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
 
     # ------------------------------------------------------------------ internals
 

@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import Field
 
@@ -47,7 +48,6 @@ from reviewer.prompt import (
 from reviewer.ratelimit import RateGate
 from reviewer.settings import Settings
 
-_SCHEMA_MODES: frozenset[ResponseMode] = frozenset({"json_schema", "json_object_schema"})
 _ECHO_MAX = 4000  # characters of an invalid answer echoed back in the re-ask
 FEWER_FINDINGS = 10
 
@@ -112,6 +112,18 @@ class ResponseModeState:
         """The first mode that produced a valid answer (``Stats.response_format``)."""
         with self._lock:
             return self._accepted
+
+    @property
+    def learned(self) -> ResponseMode | None:
+        """Where the endpoint's next run should start, or None when this run taught nothing.
+
+        The accepted mode; else, once a stronger mode was rejected, the first one left: a
+        model that answered badly in it says nothing about the endpoint's dialect.
+        """
+        with self._lock:
+            if self._accepted is not None:
+                return self._accepted
+            return self._modes[0] if self._rejections and self._modes else None
 
     @property
     def rejections(self) -> tuple[tuple[ResponseMode, str], ...]:
@@ -185,14 +197,23 @@ def review_chunk(
     deadline: float,
     max_tokens: int | None = None,
     max_tokens_ceiling: int | None = None,
+    grammar_schema: dict[str, Any] | None = None,
     policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
 ) -> ChunkOutcome:
-    """Review one chunk. ``deadline`` is a ``clock()`` time; no request starts after it."""
+    """Review one chunk. ``deadline`` is a ``clock()`` time; no request starts after it.
+
+    ``grammar_schema`` (``reviewer.answer.grammar_json_schema``) replaces the strict schema in
+    ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
+    """
     conv = _Conversation(max_tokens)
-    schema = strict_json_schema()
+    strict = strict_json_schema()
+    schemas: dict[ResponseMode, dict[str, Any]] = {
+        "json_schema": strict,
+        "json_object_schema": grammar_schema or strict,
+    }
     while True:
         mode = modes.current  # raises ResponseFormatRejected when none is left
         if mode != conv.mode:
@@ -210,7 +231,7 @@ def review_chunk(
         request = ChatRequest(
             messages=conv.messages,
             mode=mode,
-            json_schema=schema if mode in _SCHEMA_MODES else {},
+            json_schema=schemas.get(mode, {}),
             temperature=settings.temperature,
             max_tokens=conv.max_tokens,
             timeout=min(settings.timeout, remaining),

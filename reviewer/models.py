@@ -9,8 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reviewer.levels import SEVERITY_NAMES
+
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
+assert SEVERITIES == SEVERITY_NAMES  # reviewer.levels is the light copy for the CLI
 # Higher is worse; used for sorting and thresholds.
 SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 

@@ -216,6 +216,9 @@ class OpenAIBackend:
     # ------------------------------------------------------------------ replies
 
     def _reply(self, raw: bytes) -> ChatReply:
+        # A proxy or a model may echo the key; nothing leaves the key's holder carrying it.
+        if len(self._api_key) >= 8:
+            raw = raw.replace(self._api_key.encode(), b"***")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -250,7 +253,8 @@ class OpenAIBackend:
 
     def _status_error(self, exc: openai.APIStatusError, request: ChatRequest) -> ProviderError:
         status = exc.status_code
-        text = self._scrub(_error_text(exc))
+        # Scrubbed before the cut: a key straddling it would otherwise leave its first half.
+        text = self._scrub(_error_text(exc, limit=None))[:_TEXT_MAX]
         where = self._base_url
         if status in (401, 403):
             hint = (
@@ -332,7 +336,7 @@ def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Excepti
     return tuple(timeouts), tuple(transport)
 
 
-def _error_text(exc: openai.APIStatusError) -> str:
+def _error_text(exc: openai.APIStatusError, limit: int | None = _TEXT_MAX) -> str:
     body: object = exc.body
     text: str
     if isinstance(body, dict):
@@ -343,7 +347,7 @@ def _error_text(exc: openai.APIStatusError) -> str:
     else:
         text = exc.message
     text = " ".join(text.split())
-    return text[:_TEXT_MAX]
+    return text if limit is None else text[:limit]
 
 
 def _retry_after(headers: Any, now: float) -> float | None:

@@ -16,8 +16,13 @@ from typing import Protocol
 
 from reviewer import __version__
 from reviewer.aggregate import aggregate, counts_by_severity
-from reviewer.anchor import anchor_findings
-from reviewer.answer import ModelAnswer, strict_json_schema
+from reviewer.anchor import anchor_findings, sanitize
+from reviewer.answer import (
+    ModelAnswer,
+    findings_cap,
+    grammar_json_schema,
+    strict_json_schema,
+)
 from reviewer.backend import Backend, ResponseMode
 from reviewer.chunker import make_chunks
 from reviewer.errors import ConfigError, CostLimitExceeded
@@ -43,7 +48,7 @@ from reviewer.models import (
     Stats,
     Usage,
 )
-from reviewer.prompt import system_prompt
+from reviewer.prompt import DEFAULT_MAX_FINDINGS, system_prompt
 from reviewer.ratelimit import RateGate
 from reviewer.redact import is_secret_file, redact_files
 from reviewer.render import render_chunk
@@ -158,7 +163,8 @@ def _prices(settings: Settings, model: str) -> tuple[float | None, float | None]
 
 
 def _combine_summaries(summaries: Sequence[str], files: int, failed: int) -> str:
-    parts = list(dict.fromkeys(s.strip() for s in summaries if s and s.strip()))
+    # Model text, like a finding's: no control characters or bidi overrides in any output.
+    parts = list(dict.fromkeys(sanitize(s).strip() for s in summaries if s and s.strip()))
     text = "\n".join(parts)
     if len(text) > 2000:
         text = text[:1999] + "…"
@@ -199,8 +205,12 @@ def run_review(
         redacted, redactions = redact_files(kept)
         kept = list(redacted)
 
-    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
-    chunks, over_budget = make_chunks(kept, budget, tokenizer)
+    chunks: tuple[Chunk, ...] = ()
+    over_budget: tuple[NotReviewed, ...] = ()
+    reserve = 0
+    if kept:  # else no count is needed: a hook run with nothing staged never loads the tokenizer
+        budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
+        chunks, over_budget = make_chunks(kept, budget, tokenizer)
     not_reviewed.extend(over_budget)
     texts = {c.id: render_chunk(c.files) for c in chunks}
     systems = {c.id: system_for(settings, c.paths, endpoint.response_modes[0]) for c in chunks}
@@ -253,21 +263,34 @@ def run_review(
         stats = Stats(**base_stats, duration_s=round(clock() - started, 3))
         summary = "Dry run: nothing was sent." if dry_run else _combine_summaries([], 0, 0)
         return result(score=10, summary=summary, stats=stats, dry_run=dry_run)
-    if settings.max_cost is not None and est_cost is not None and est_cost > settings.max_cost:
-        raise CostLimitExceeded(
-            f"estimated cost ${est_cost:.4f} exceeds --max-cost ${settings.max_cost:.4f}; "
-            "nothing was sent"
+    answered = _cached_answers(
+        chunks, texts, systems, endpoint=endpoint, settings=settings, cache=cache
+    )
+    if settings.max_cost is not None:
+        # Only what will be sent counts: a re-run answered from the cache costs nothing.
+        to_send = [c for c in chunks if c.id not in answered]
+        send_cost = estimate_cost(
+            sum(c.tokens + system_tokens[c.id] for c in to_send),
+            len(to_send) * min(reserve, TYPICAL_ANSWER_TOKENS),
+            price_in,
+            price_out,
         )
-    if settings.max_cost is not None and est_cost is None:
-        raise CostLimitExceeded(
-            f"--max-cost is set but the price of model {endpoint.model} is unknown; "
-            "set price-in/price-out in the config; nothing was sent"
-        )
+        if to_send and send_cost is None:
+            raise CostLimitExceeded(
+                f"--max-cost is set but the price of model {endpoint.model} is unknown; "
+                "set price-in/price-out in the config; nothing was sent"
+            )
+        if send_cost is not None and send_cost > settings.max_cost:
+            raise CostLimitExceeded(
+                f"estimated cost ${send_cost:.4f} exceeds --max-cost ${settings.max_cost:.4f}; "
+                "nothing was sent"
+            )
 
     outcomes, warnings = _review_chunks(
         chunks,
         texts,
         systems,
+        cached=answered,
         settings=settings,
         endpoint=endpoint,
         backend=backend,
@@ -303,7 +326,7 @@ def run_review(
                     paths=chunk.paths,
                     lines=sum(len(f.changed_lines) for f in chunk.files),
                     kind=outcome.failure_kind or "failed",
-                    message=outcome.failure_message or "the chunk could not be reviewed",
+                    message=sanitize(outcome.failure_message or "the chunk could not be reviewed"),
                 )
             )
             continue
@@ -348,11 +371,32 @@ def run_review(
     )
 
 
+def _cached_answers(
+    chunks: Sequence[Chunk],
+    texts: dict[str, str],
+    systems: dict[str, str],
+    *,
+    endpoint: Endpoint,
+    settings: Settings,
+    cache: AnswerCache | None,
+) -> dict[str, ModelAnswer]:
+    """The chunks an earlier run already answered, by chunk id."""
+    if cache is None:
+        return {}
+    found: dict[str, ModelAnswer] = {}
+    for chunk in chunks:
+        answer = cache.get(cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id]))
+        if answer is not None:
+            found[chunk.id] = answer
+    return found
+
+
 def _review_chunks(
     chunks: Sequence[Chunk],
     texts: dict[str, str],
     systems: dict[str, str],
     *,
+    cached: dict[str, ModelAnswer],
     settings: Settings,
     endpoint: Endpoint,
     backend: Backend,
@@ -383,8 +427,7 @@ def _review_chunks(
     pending: list[Chunk] = []
 
     for chunk in chunks:
-        key = cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id])
-        answer = cache.get(key) if cache else None
+        answer = cached.get(chunk.id)
         if answer is not None:
             results[chunk.id] = (ChunkOutcome(answer=answer, usage=Usage()), True)
             done += 1
@@ -393,8 +436,26 @@ def _review_chunks(
         else:
             pending.append(chunk)
 
+    # Set by the worker that hits a run-ending error, before its future completes: a worker
+    # picks up the next chunk at once, before the main thread can cancel it.
+    ended = threading.Event()
+
     def work(chunk: Chunk) -> ChunkOutcome:
         nonlocal done
+        if ended.is_set():
+            return ChunkOutcome(failure_kind="cancelled", failure_message="the run ended")
+        try:
+            outcome = review_one(chunk)
+        except BaseException:
+            ended.set()
+            raise
+        with lock:
+            done += 1
+            if progress and not ended.is_set():
+                progress.chunk_done(done, len(chunks), outcome.answer is None)
+        return outcome
+
+    def review_one(chunk: Chunk) -> ChunkOutcome:
         outcome = review_chunk(
             texts[chunk.id],
             lambda mode: system_for(settings, chunk.paths, mode),
@@ -404,6 +465,11 @@ def _review_chunks(
             settings=settings,
             max_tokens=reserve,
             max_tokens_ceiling=max(reserve, ceiling - chunk.tokens - system_tokens[chunk.id]),
+            grammar_schema=grammar_json_schema(
+                paths=chunk.paths,
+                lines=(n for f in chunk.files for n in f.changed_lines),
+                max_findings=findings_cap(reserve, DEFAULT_MAX_FINDINGS),
+            ),
             deadline=deadline,
             clock=clock,
             sleep=sleep,
@@ -412,10 +478,6 @@ def _review_chunks(
             cache.put(
                 cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id]), outcome.answer
             )
-        with lock:
-            done += 1
-            if progress:
-                progress.chunk_done(done, len(chunks), outcome.answer is None)
         return outcome
 
     if not pending:
@@ -432,6 +494,7 @@ def _review_chunks(
             results[chunk.id] = (future.result(), False)
     except BaseException:
         # Ctrl-C or a run-ending error: start nothing new, don't wait for requests in flight.
+        ended.set()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
@@ -439,6 +502,7 @@ def _review_chunks(
         f"the endpoint rejected response format {mode} ({reason}); fell back"
         for mode, reason in modes.rejections
     )
-    if cache and modes.accepted and modes.accepted != remembered:
-        cache.put_mode(mode_key, modes.accepted)
+    learned = modes.learned
+    if cache and learned and learned != remembered:
+        cache.put_mode(mode_key, learned)
     return results, warnings

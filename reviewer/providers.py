@@ -157,6 +157,7 @@ ALIASES: dict[str, str] = {
     "doubao": "ark",
     "volcengine": "ark",
     "yi": "01.ai",
+    "01ai": "01.ai",
     "lingyiwanwu": "01.ai",
     "llama.cpp": "llamacpp",
     "lm-studio": "lmstudio",

@@ -7,7 +7,13 @@ redacted, the BEGIN/END lines stay so the reviewer still sees that a key was com
 
 Detectors are precompiled regexes behind one cheap gate regex, so the common line (no
 credential-ish text at all) costs a single ``search``. Redacting is idempotent: markers are
-never matched again, and any candidate overlapping a marker is dropped.
+never matched again, and any match overlapping or touching a marker is dropped.
+
+Specific formats (provider prefixes, PEM, JWT, URL credentials) are redacted as found.
+``generic-secret`` (a secret-named key assigned a literal) also needs the value to look like
+a credential: at least 8 characters, Shannon entropy >= 3 bits/char, and not a placeholder,
+template, lookup, path, regex, word or prose. See tests/data/secrets/README.md for the
+labelled corpus and the decisions it encodes.
 
 Files that are secret by nature (``.env``, ``*.pem``, ``id_rsa``...) are never sent at all:
 see ``is_secret_file``.
@@ -18,11 +24,12 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import string
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Literal
 
 from reviewer.models import DiffLine, FileDiff, Frozen, Hunk
 
@@ -119,6 +126,9 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:[._:/-][a-z0-9]+)+$")
 _DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$")
 _SNAKE_SEGMENT = re.compile(r"^(?:[a-z_][a-z0-9_]*|[A-Z_][A-Z0-9_]*)$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REGEX_HINT = re.compile(r"\[\^|\]\+|\]\*|\(\?|\\[dwsbDWS]|\.\*|\.\+|\[[a-z0-9]-[a-z0-9]")
+# publicKeyToken, public_key: named like a secret, public by definition.
+_PUBLIC_NAME = re.compile(r"(?i:public)[\w.-]*$")
 
 
 def shannon_entropy(value: str) -> float:
@@ -129,11 +139,16 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+_PLACEHOLDER_WORD = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
+
+
 def _is_placeholder(value: str) -> bool:
     low = value.lower()
-    if low in _PLACEHOLDER_EXACT or _TEMPLATE.search(value):
-        return True
-    return any(word in low for word in _PLACEHOLDER_WORDS)
+    return (
+        low in _PLACEHOLDER_EXACT
+        or _PLACEHOLDER_WORD.search(low) is not None
+        or _TEMPLATE.search(value) is not None
+    )
 
 
 def _looks_random(value: str) -> bool:
@@ -146,11 +161,14 @@ def _looks_random(value: str) -> bool:
         digits = sum(ch.isdigit() for ch in value)
         if digits * 5 < len(value):
             return False
-    if value.isalpha():
-        # Words and camelCase names ("Contraseña", "userAuthHeader") vs random letters,
-        # which switch case about every other character.
-        switches = sum(1 for a, b in itertools.pairwise(value) if a.isupper() != b.isupper())
-        if len(value) < 12 or switches * 4 < len(value):
+    if _REGEX_HINT.search(value):
+        return False  # a regular expression literal: token = r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
+    core = value.strip(string.punctuation)
+    if core.isalpha():
+        # Words and camelCase names ("Contraseña", "#bygroup", "userAuthHeader") vs random
+        # letters, which switch case about every other character.
+        switches = sum(1 for a, b in itertools.pairwise(core) if a.isupper() != b.isupper())
+        if len(core) < 12 or switches * 4 < len(core):
             return False
     return shannon_entropy(value) >= 3.0
 
@@ -188,6 +206,10 @@ class _Detector:
     pattern: re.Pattern[str]
     group: str | int = 0  # the part of the match that is the secret
     accept: Callable[[re.Match[str]], bool] | None = None
+    # name=value detectors look for a match at every start position: a long unquoted value
+    # that is rejected must not hide an assignment inside it. Their values are bounded, so
+    # this stays linear; token detectors match only the token and use finditer.
+    overlapping: bool = False
 
 
 def _not_example(m: re.Match[str]) -> bool:
@@ -232,16 +254,28 @@ def _header_value(m: re.Match[str]) -> bool:
     return _looks_random(m.group("v"))
 
 
+def _xml_value(m: re.Match[str]) -> bool:
+    return "public" not in m.group("tag").lower() and _looks_random(m.group("v"))
+
+
+def _public_name(m: re.Match[str]) -> bool:
+    start = m.start()
+    return _PUBLIC_NAME.search(m.string, max(0, start - 32), start) is not None
+
+
 def _generic(m: re.Match[str]) -> bool:
     quoted = m.group("dq") if m.group("dq") is not None else m.group("sq")
     if quoted is None:
         quoted = m.group("bq")
-    if quoted is not None:
-        return _looks_random(quoted)
-    value = m.group("uv")
-    if m.group("sep").startswith("=="):
-        return False  # `if token == EXPECTED:` compares with code, not a literal
-    return not _is_code_reference(value) and _looks_random(value)
+    if quoted is None:
+        value = m.group("uv")
+        if m.group("sep").startswith("=="):
+            return False  # `if token == EXPECTED:` compares with code, not a literal
+        if _is_code_reference(value):
+            return False
+    else:
+        value = quoted
+    return _looks_random(value) and not _public_name(m)
 
 
 def _flag_value(m: re.Match[str]) -> bool:
@@ -249,18 +283,21 @@ def _flag_value(m: re.Match[str]) -> bool:
 
 
 # A secret-ish name ending here: DB_PASSWORD, apiKey, client_secret, x-api-key; not
-# token_type, passwordHash, tokenizer, max_tokens.
+# token_type, passwordHash, tokenizer, max_tokens. The leading lookahead on the possible first
+# letters lets `re` skip most positions cheaply (a case-insensitive alternation cannot).
 _SENSITIVE_NAME = (
-    r"(?i:passw(?:or)?d|passphrase|secrets?|token|credentials?"
+    r"(?=[PpSsTtCcAaEeMm])(?i:passw(?:or)?d|passphrase|secrets?|token|credentials?"
     r"|(?:api|secret|access|private|auth|signing|encryption|account|master)[_.-]?key)"
     r"(?![A-Za-z0-9_])"
 )
 _QUOTED = (
-    r"""[rRbBuUfF]{0,2}(?:"(?P<dq>[^"\\]*(?:\\.[^"\\]*)*)\""""
-    r"""|'(?P<sq>[^'\\]*(?:\\.[^'\\]*)*)'|`(?P<bq>[^`\\]*(?:\\.[^`\\]*)*)`)"""
+    r"""[rRbBuUfF]{0,2}(?:"(?P<dq>[^"\\]*+(?:\\.[^"\\]*+)*+)\""""
+    r"""|'(?P<sq>[^'\\]*+(?:\\.[^'\\]*+)*+)'|`(?P<bq>[^`\\]*+(?:\\.[^`\\]*+)*+)`)"""
 )
-# never ending in ":" (`if token == END:`)
-_UNQUOTED = r"""(?P<uv>[^\s"'`,;(){}\[\]<>]*[^\s"'`,;(){}\[\]<>:])"""
+# At most 256 characters and then a delimiter: longer unquoted runs are data, not a secret,
+# and the bound keeps the every-position search linear.
+_VALUE_CHAR = r"""[^\s"'`,;(){}\[\]<>]"""
+_UNQUOTED = rf"(?P<uv>{_VALUE_CHAR}{{1,256}}+)(?!{_VALUE_CHAR})"
 
 _AWS_ID_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA")
 _GITLAB_PREFIXES = ("glpat-", "glptt-", "gldt-", "glrt-", "glcbt-", "glsoat-", "glffct-", "glimt-")
@@ -341,7 +378,7 @@ _DETECTORS: tuple[_Detector, ...] = (
         "aws-secret-access-key",
         ("secret",),
         re.compile(
-            r"(?i:aws[_.-]?secret(?:[_.-]?access)?[_.-]?key|secret[_.-]?access[_.-]?key)"
+            r"(?=[AaSs])(?i:aws[_.-]?secret(?:[_.-]?access)?[_.-]?key|secret[_.-]?access[_.-]?key)"
             r"[\"'\]]{0,2}\s*(?::=|=>|=|:)\s*[\"']?(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
         group="v",
@@ -350,8 +387,10 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector(
         "url-password",
         ("://",),
+        # Starts at the literal "://" (after a scheme character) so `re` can skip ahead to
+        # it; the scheme is not part of the secret.
         re.compile(
-            r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://(?P<user>[^\s:/?#@\"'`<>]*)"
+            r"(?<=[A-Za-z0-9+.-])://(?P<user>[^\s:/?#@\"'`<>]*)"
             r":(?P<pw>[^\s/\"'`<>]+)@[^\s/?#@\"'`<>]+"
         ),
         group="pw",
@@ -361,7 +400,7 @@ _DETECTORS: tuple[_Detector, ...] = (
         "bearer-token",
         ("bearer", "authorization"),
         re.compile(
-            r"(?:\b[Bb]earer|(?i:authorization)[\"'\]]{0,2}\s*[:=]\s*[\"']?(?i:token))"
+            r"(?=[BbAa])(?:\b[Bb]earer|(?i:authorization)[\"'\]]{0,2}\s*[:=]\s*[\"']?(?i:token))"
             r"\s+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)"
         ),
         group="v",
@@ -371,7 +410,7 @@ _DETECTORS: tuple[_Detector, ...] = (
         "basic-auth",
         ("authorization",),
         re.compile(
-            r"(?i:authorization)[\"'\]]{0,2}\s*[:=]\s*[\"']?(?i:basic)\s+"
+            r"(?=[Aa])(?i:authorization)[\"'\]]{0,2}\s*[:=]\s*[\"']?(?i:basic)\s+"
             r"(?P<v>[A-Za-z0-9+/]{8,}={0,2})"
         ),
         group="v",
@@ -382,21 +421,26 @@ _DETECTORS: tuple[_Detector, ...] = (
         _NAME_NEEDLES,
         re.compile(
             _SENSITIVE_NAME + r"[\"'\]]{0,2}"
-            # a type annotation: `password: str = "..."`
-            r"(?:\s*:\s*[A-Za-z_][\w\[\]., |]{0,40}?(?=\s*=))?"
+            # a type annotation: `password: str = "..."`. Atomic: once `: type =` is seen the
+            # parse is committed, so a second pass cannot fall back to reading `token:` + value.
+            # Whitespace before a lone "=" and a value after it: in YAML `password: QmFzZTY0=`
+            # the "=" is base64 padding and `password: Abc=def` is one value, not `Abc` typed.
+            r"(?>(?:\s*:\s*[A-Za-z_][\w\[\]., |]{0,40}?(?=\s+=(?![=>])\s*[^\s=]))?)"
             r"\s*(?P<sep>===?|:=|=>|\|\|=|\?\?=|=|:(?!:))\s*"
             r"(?:" + _QUOTED + "|" + _UNQUOTED + ")"
         ),
         group="value",
         accept=_generic,
+        overlapping=True,
     ),
     _Detector(
         "generic-secret",
         _NAME_NEEDLES,
         # XML elements: Maven settings.xml <password>, .NET <ApiKey>
-        re.compile(r"<(?P<tag>[\w.:-]*" + _SENSITIVE_NAME + r")>(?P<v>[^<\s]+)</(?P=tag)>"),
+        re.compile(r"<(?P<tag>[\w.:-]*" + _SENSITIVE_NAME + r")>(?P<v>[^<\s]{1,256}+)</(?P=tag)>"),
         group="v",
-        accept=_header_value,
+        accept=_xml_value,
+        overlapping=True,
     ),
     _Detector(
         "generic-secret",
@@ -405,21 +449,40 @@ _DETECTORS: tuple[_Detector, ...] = (
         re.compile(r"(?<![\w-])--?[\w-]*(?i:password|passwd|token|secret|api-?key)\s+" + _UNQUOTED),
         group="uv",
         accept=_flag_value,
+        overlapping=True,
+    ),
+    _Detector(
+        "generic-secret",
+        _NAME_NEEDLES,
+        # The name and the value as two strings: environ.setdefault("DB_PASSWORD", "..."),
+        # setProperty("db.password", "..."), .NET <add key="ApiKey" value="..." />
+        re.compile(
+            r"""["'][\w.-]{0,64}?"""
+            + _SENSITIVE_NAME
+            + r"""["']\s*(?:,|\s+value\s*=)\s*"""
+            + _QUOTED
+        ),
+        group="value",
+        accept=_generic,
+        overlapping=True,
     ),
 )
+
+
+_Trie = dict[str, "_Trie"]
 
 
 def _trie(words: Sequence[str]) -> str:
     """An alternation factored by common prefixes: `re` tries one branch per position
     instead of every needle, which makes the gate several times faster."""
-    tree: dict[str, dict[str, Any]] = {}
+    tree: _Trie = {}
     for word in words:
         node = tree
         for ch in word:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def emit(node: dict[str, dict[str, Any]]) -> str:
+    def emit(node: _Trie) -> str:
         if "" in node:
             return ""  # a shorter needle already matches: its extensions add nothing
         alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items())]
@@ -428,8 +491,26 @@ def _trie(words: Sequence[str]) -> str:
     return emit(tree)
 
 
-# Searched in the lowercased line: one cheap search decides whether any detector runs.
-_GATE = re.compile(_trie(sorted({n for det in _DETECTORS for n in det.needles})))
+_NEEDLES = sorted({n for det in _DETECTORS for n in det.needles})
+# Searched in the lowercased line: _GATE answers "anything at all?" for the common line;
+# _GATE_ALL's lookahead then reports every needle (none can hide inside another's match),
+# and what matched says which detectors to run.
+_GATE = re.compile(_trie(_NEEDLES))
+_GATE_ALL = re.compile("(?=(" + _trie(_NEEDLES) + "))")
+
+
+def _detectors_by_needle() -> dict[str, tuple[int, ...]]:
+    # The trie reports the shortest needle of a family ("sk-" for "sk-ant-" too), so a
+    # detector runs when the shortest needle prefixing one of its own is found.
+    shortest = [n for n in _NEEDLES if not any(n != p and n.startswith(p) for p in _NEEDLES)]
+    runs: dict[str, set[int]] = {p: set() for p in shortest}
+    for i, det in enumerate(_DETECTORS):
+        for n in det.needles:
+            runs[next(p for p in shortest if n.startswith(p))].add(i)
+    return {p: tuple(sorted(ids)) for p, ids in runs.items()}
+
+
+_RUNS = _detectors_by_needle()
 
 
 def _group_span(m: re.Match[str], group: str | int) -> tuple[int, int]:
@@ -446,45 +527,62 @@ class _Candidate:
     start: int
     end: int
     kind: SecretKind
+    # The whole match (name, separator, value). Matches touching an earlier marker are
+    # dropped, which keeps redaction idempotent: `[REDACTED:generic-secret] = x` must not
+    # read as a key named "secret", nor `token:NAME=[REDACTED:openai-key]` as the value
+    # "NAME=" on a second pass. (Lookarounds see at most one character past a match.)
+    context: tuple[int, int]
 
 
-def _line_candidates(line: str, low: str) -> list[_Candidate]:
+def _matches(det: _Detector, line: str) -> Iterator[re.Match[str]]:
+    if not det.overlapping:
+        yield from det.pattern.finditer(line)
+        return
+    pos = 0
+    while (m := det.pattern.search(line, pos)) is not None:
+        yield m
+        pos = m.start() + 1
+
+
+def _line_candidates(line: str, needles: set[str]) -> list[_Candidate]:
     found: list[_Candidate] = []
-    for priority, det in enumerate(_DETECTORS, start=1):
-        if not any(n in low for n in det.needles):
-            continue
-        for m in det.pattern.finditer(line):
+    for i in sorted({i for n in needles for i in _RUNS[n]}):
+        det = _DETECTORS[i]
+        for m in _matches(det, line):
             if det.accept is not None and not det.accept(m):
                 continue
             start, end = _group_span(m, det.group)
             if start < end:
-                found.append(_Candidate(priority, start, end, det.kind))
+                found.append(_Candidate(i + 1, start, end, det.kind, m.span()))
     return found
 
 
 # --------------------------------------------------------------------------- key blocks
 
 _KEY_HEADER = re.compile(r"-{4,5} ?(BEGIN|END) (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}")
-# Code around key lines: indentation, quotes, concatenation, "\n" escapes.
-_LEAD = r"""^[\s"'`+,(\[]*"""
-_TRAIL = r"""(?:\\r)?(?:\\n)?[\s"'`+,;)\]\\]*$"""
+# Code around key lines: indentation, quotes, concatenation, "\n" escapes. Possessive
+# quantifiers (`*+`) because these classes overlap: without them a long run of "+" or
+# spaces after a BEGIN line backtracks quadratically.
+_LEAD = r"""^[\s,(\[]*+(?:\+\s)?+[\s"'`(\[]*+"""
+_TRAIL = r"""(?:\\r)?+(?:\\n)?+[\s"'`+,;)\]\\]*+$"""
 _BODY_LINE = re.compile(
-    _LEAD + r"(?P<core>=?[A-Za-z0-9+/]+={0,3}"
-    r"|(?:Proc-Type|DEK-Info|Comment|Version|Hash|Charset)\s*:[^\"'\\]*)" + _TRAIL
+    _LEAD + r"(?P<core>=?[A-Za-z0-9+/]++={0,3}+"
+    r"|(?:Proc-Type|DEK-Info|Comment|Version|Hash|Charset)\s*+:[^\"'\\]*+)" + _TRAIL
 )
-_BLANK_OR_MARKER_LINE = re.compile(_LEAD + r"(?:\[REDACTED:[a-z0-9-]+\])?" + _TRAIL)
+_BLANK_OR_MARKER_LINE = re.compile(r"""^(?:\[REDACTED:[a-z0-9-]+\]|[\s"'`+,;()\[\]]|\\[rn]?)*+$""")
 # A run of key material; `(?<!\\)` keeps the "n" of a "\n" escape out of it.
 _RUN = re.compile(r"(?<!\\)=?[A-Za-z0-9+/]{2,}={0,3}")
 _FULL_BODY_LINE = 16  # PEM lines are 64 chars; only the last one before END is shorter
 
-Spans = dict[int, set[tuple[int, int]]]
+_Spans = dict[int, set[tuple[int, int]]]
 
 
 # What may share a line with a BEGIN/END header: key material, armor headers, "\n" escapes
 # and quoting. `KEY_FOOTER = "-----END ...` is code, not key material.
-_INLINE_BLOCK = re.compile(r"""(?:[A-Za-z0-9+/=\s:,-]|\\[rn])*""")
-_BEGIN_REST = re.compile(r"""(?:\\r)?(?:\\n)?(?:[A-Za-z0-9+/=\s:,-]|\\[rn])*""" + _TRAIL)
-_END_LEAD = re.compile(_LEAD + r"""(?:[A-Za-z0-9+/=\s:,-]|\\[rn])*""")
+_MATERIAL = r"""(?:[A-Za-z0-9+/=\s:,-]|\\[rn])*+"""
+_INLINE_BLOCK = re.compile(_MATERIAL)
+_BEGIN_REST = re.compile(_MATERIAL + _TRAIL)
+_END_LEAD = re.compile(_LEAD + _MATERIAL)
 
 
 def _run_span(line: str, start: int, end: int) -> tuple[int, int] | None:
@@ -514,7 +612,7 @@ class _Blocks:
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = lines
-        self.spans: Spans = {}
+        self.spans: _Spans = {}
         self.headers: dict[int, list[re.Match[str]]] = {}
         for i, line in enumerate(lines):
             if "PRIVATE KEY" in line:
@@ -542,7 +640,7 @@ class _Blocks:
             return True
         return _BLANK_OR_MARKER_LINE.match(line) is not None
 
-    def find(self) -> Spans:
+    def find(self) -> _Spans:
         if not self.headers:
             return self.spans
         lines = self.lines
@@ -583,18 +681,23 @@ def _apply(
     line: str, index: int, blocks: set[tuple[int, int]] | None = None
 ) -> tuple[str, list[Redaction]]:
     low = line.lower()
-    gated = _GATE.search(low) is not None
-    if not gated and not blocks:
-        return line, []  # the common case: nothing secret-shaped on the line
-    candidates = _line_candidates(line, low) if gated else []
+    if _GATE.search(low) is None:
+        if not blocks:
+            return line, []  # the common case: nothing secret-shaped on the line
+        candidates = []
+    else:
+        candidates = _line_candidates(line, {m.group(1) for m in _GATE_ALL.finditer(low)})
     if blocks:
-        candidates.extend(_Candidate(0, s, e, "private-key") for s, e in blocks)
+        candidates.extend(_Candidate(0, s, e, "private-key", (s, e)) for s, e in blocks)
     if not candidates:
         return line, []
-    taken = [m.span() for m in _MARKER.finditer(line)] if "[REDACTED:" in line else []
+    markers = [m.span() for m in _MARKER.finditer(line)] if "[REDACTED:" in line else []
+    taken = list(markers)
     chosen: list[_Candidate] = []
     for cand in sorted(candidates, key=lambda c: (c.priority, c.start, -c.end)):
         if any(cand.start < e and s < cand.end for s, e in taken):
+            continue
+        if any(cand.context[0] <= e and s <= cand.context[1] for s, e in markers):
             continue
         taken.append((cand.start, cand.end))
         chosen.append(cand)
@@ -614,8 +717,8 @@ def _apply(
 
 
 def redact_line(line: str, index: int = 0) -> tuple[str, tuple[Redaction, ...]]:
-    """Redact one line on its own (a one-line key block included; multi-line ones need
-    ``redact_lines``). ``index`` is copied into the ``Redaction``s."""
+    """Redact one line (without its terminator) on its own: a key block on one line is
+    found, multi-line ones need ``redact_lines``. ``index`` goes into the ``Redaction``s."""
     spans = _Blocks((line,)).find()
     text, found = _apply(line, index, spans.get(0))
     return text, tuple(found)
@@ -644,10 +747,10 @@ def redact_text(text: str) -> tuple[str, tuple[Redaction, ...]]:
     return "".join(r + ln[len(b) :] for r, ln, b in zip(redacted, raw, bodies, strict=True)), found
 
 
-def _hunk_spans(lines: Sequence[DiffLine]) -> Spans:
+def _hunk_spans(lines: Sequence[DiffLine]) -> _Spans:
     """Key blocks of a hunk, found in the old side (ctx + del) and the new side (ctx + add)
     separately: an edit inside a key interleaves both sides' lines."""
-    spans: Spans = {}
+    spans: _Spans = {}
     for side in ("del", "add"):
         view = [i for i, ln in enumerate(lines) if ln.kind in ("ctx", side)]
         for j, found in _Blocks([lines[i].text for i in view]).find().items():
@@ -656,7 +759,8 @@ def _hunk_spans(lines: Sequence[DiffLine]) -> Spans:
 
 
 def redact_hunk(hunk: Hunk) -> tuple[Hunk, int]:
-    """The hunk with every line's text (and its header) redacted, and the redaction count."""
+    """The hunk with every line's text (and its header) redacted, and the number of spans
+    replaced (a private key counts once per body line)."""
     spans = _hunk_spans(hunk.lines) if any("PRIVATE KEY" in ln.text for ln in hunk.lines) else {}
     count = 0
     new_lines: list[DiffLine] = []
@@ -685,6 +789,7 @@ def redact_file_diff(fd: FileDiff) -> tuple[FileDiff, int]:
 
 
 def redact_files(files: Sequence[FileDiff]) -> tuple[tuple[FileDiff, ...], int]:
+    """Every file redacted, in order, and the total count for ``Stats.redactions``."""
     out: list[FileDiff] = []
     count = 0
     for fd in files:

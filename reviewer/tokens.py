@@ -13,7 +13,6 @@ sha256 (with a sha256 of its own payload against truncation), which skips the pa
 from __future__ import annotations
 
 import binascii
-import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -21,6 +20,7 @@ import marshal
 import math
 import os
 import tempfile
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,10 +134,20 @@ def load_tokenizer(model: str | None, cache_dir: Path | None = None) -> Tokenize
     return TiktokenTokenizer(load_encoding(encoding_name_for_model(model), cache_dir))
 
 
-@functools.cache
 def load_encoding(name: str, cache_dir: Path | None = None) -> tiktoken.Encoding:
-    """``read_encoding``, once per process and arguments."""
-    return read_encoding(name, cache_dir)
+    """``read_encoding``, once per process and encoding.
+
+    ``cache_dir`` only makes the first load faster, so it is not part of the key: a process
+    that reviews with several cache directories (the test suite) parses the ranks once.
+    """
+    with _LOADING:
+        if name not in _LOADED:
+            _LOADED[name] = read_encoding(name, cache_dir)
+        return _LOADED[name]
+
+
+_LOADED: dict[str, tiktoken.Encoding] = {}
+_LOADING = threading.Lock()
 
 
 def read_encoding(name: str, cache_dir: Path | None = None) -> tiktoken.Encoding:

@@ -8,6 +8,7 @@ Stdlib only, so .ci/run, the tests and a developer can use it before anything is
     python scripts/local_llm.py ensure-model            # fetch the .gguf, print its path
     python scripts/local_llm.py serve --port 8765       # serve until Ctrl-C
     python scripts/local_llm.py serve --port 8765 --background   # print URL, leave it running
+    python scripts/local_llm.py serve --port 8765 --n-threads 2  # threads (default: half the cores)
     python scripts/local_llm.py stop                    # stop the background server
 
 Everything is cached under $REVIEWER_LOCAL_LLM_CACHE (default ~/.cache/reviewer-local-llm), which
@@ -302,8 +303,15 @@ def base_url(port: int) -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
-def server_command(python: str, model: Path, port: int, n_ctx: int = DEFAULT_N_CTX) -> list[str]:
-    return [
+def server_command(
+    python: str,
+    model: Path,
+    port: int,
+    n_ctx: int = DEFAULT_N_CTX,
+    n_threads: int | None = None,
+) -> list[str]:
+    """llama_cpp.server on 127.0.0.1; ``n_threads`` None keeps its default (half the cores)."""
+    cmd = [
         python,
         "-m",
         "llama_cpp.server",
@@ -316,6 +324,9 @@ def server_command(python: str, model: Path, port: int, n_ctx: int = DEFAULT_N_C
         "--n_ctx",
         str(n_ctx),
     ]
+    if n_threads is not None:
+        cmd += ["--n_threads", str(n_threads), "--n_threads_batch", str(n_threads)]
+    return cmd
 
 
 def wait_ready(
@@ -342,13 +353,15 @@ def start_server(
     model: Path,
     port: int,
     log_path: Path,
+    *,
     n_ctx: int = DEFAULT_N_CTX,
+    n_threads: int | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start the server in its own session (so stopping it stops its children) and wait for it."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            server_command(python, model, port, n_ctx),
+            server_command(python, model, port, n_ctx, n_threads),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -393,7 +406,9 @@ def _serve(args: argparse.Namespace) -> int:
     root = cache_root()
     log_path = Path(args.log) if args.log else root / f"server-{args.port}.log"
     started = time.monotonic()
-    proc = start_server(args.python, model, args.port, log_path, args.n_ctx)
+    proc = start_server(
+        args.python, model, args.port, log_path, n_ctx=args.n_ctx, n_threads=args.n_threads
+    )
     print(f"ready in {time.monotonic() - started:.1f} s, log {log_path}", file=sys.stderr)
     print(base_url(args.port), flush=True)
     if args.background:
@@ -443,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help=f"a .gguf (default: {MODEL_FILE} via ensure-model)")
     p.add_argument("--python", default=sys.executable, help="interpreter with llama_cpp")
     p.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX)
+    p.add_argument(
+        "--n-threads", type=int, help="threads for prompt and generation (default: half the cores)"
+    )
     p.add_argument("--log", help="server log file (default <cache>/server-PORT.log)")
     p.add_argument("--background", action="store_true", help="return once ready")
     p.add_argument(

@@ -27,7 +27,7 @@ _FILE = re.compile(r"^=== FILE: (.+?) \((?:added|modified|renamed|copied|deleted
 
 def chunk_files(req: Received) -> dict[str, list[int]]:
     """path -> the changed (``+``) new-file line numbers in the request's rendered chunk."""
-    user = req.messages[-1]["content"] if req.messages else ""
+    user = next((m["content"] for m in req.messages if m.get("role") == "user"), "")
     result: dict[str, list[int]] = {}
     blocks = re.split(r"^(?==== FILE: )", user, flags=re.MULTILINE)
     for block in blocks:

@@ -52,15 +52,22 @@ def ensure_llama_cpp(python: str = sys.executable) -> Path:
 
 
 @contextlib.contextmanager
-def ensure_local_server(python: str = sys.executable) -> Iterator[str]:
-    """Yield the base URL (`http://127.0.0.1:PORT/v1`) of a running server; stop it on exit."""
+def ensure_local_server(
+    python: str = sys.executable, *, n_threads: int | None = None
+) -> Iterator[str]:
+    """Yield the base URL (`http://127.0.0.1:PORT/v1`) of a running server; stop it on exit.
+
+    The server has the recipe's context (n_ctx 4096); ``n_threads`` None keeps its default.
+    """
     ensure_llama_cpp(python)
     recipe = load_recipe()
     with tempfile.TemporaryDirectory(prefix="local-llm-") as tmp:
         port = free_port()
         try:
             model: Path = recipe.ensure_model()
-            proc = recipe.start_server(python, model, port, Path(tmp) / "server.log")
+            proc = recipe.start_server(
+                python, model, port, Path(tmp) / "server.log", n_threads=n_threads
+            )
         except recipe.LocalLLMError as exc:
             raise LocalLLMEnvError(f"local llama.cpp server did not start: {exc}") from exc
         try:
@@ -68,3 +75,5 @@ def ensure_local_server(python: str = sys.executable) -> Iterator[str]:
             yield url
         finally:
             recipe.stop_process(proc.pid)
+            # stop_process reaps by pid; the Popen must learn it too, or it warns when collected.
+            proc.wait(timeout=30)

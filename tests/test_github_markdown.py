@@ -164,7 +164,8 @@ def test_summary_content() -> None:
         notes=["1 new inline comments."],
     )
     assert is_summary(text)
-    assert head_in(text) == "c" * 40
+    assert head_in(text) is None  # a failed chunk: no baseline for the next incremental run
+    assert head_in(render_summary(make_result([]), inline_links={}, head_sha="c" * 40)) == "c" * 40
     assert "## reviewer: 6/10" in text
     assert "incrementally" in text and "`dddddddddddd`" in text
     # severity counts

@@ -3,8 +3,9 @@
 Score, counts by severity, a table of every finding (linked to its inline comment when it has
 one), the full text of findings without one (off the diff, or refused by GitHub), files not
 reviewed and why, failed chunks, tokens and cost. A hidden ``<!-- reviewer:head=<sha> -->``
-after the summary marker records the reviewed head for incremental runs. Model text goes
-through ``markdown.sanitize``; table cells through ``markdown.table_cell``.
+after the summary marker records the reviewed head for incremental runs, only when the review
+is complete (no failed chunk). Model text goes through ``markdown.sanitize``; table cells
+through ``markdown.table_cell``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def _render(
     out: list[str] = []
     if markers:
         out.append(SUMMARY_MARKER)
-        if head_sha:
+        # An incomplete review is no baseline: without the head marker the next run reviews
+        # the whole PR again instead of skipping what failed here.
+        if head_sha and result.complete:
             out.append(f"<!-- reviewer:head={head_sha} -->")
     out.append(f"## reviewer: {result.score}/10")
     out.append("")

@@ -51,7 +51,7 @@ text is ``\\u``-escaped, so the output is safe whatever the locale), ending with
     "duration_s": 12.3,
     "findings_total": 3,
     "findings_by_severity": {"critical": 0, "high": 1, "medium": 2, "low": 0, "info": 0},
-    "discarded_findings": 0,      # off the chunk's changed lines, or unusable
+    "discarded_findings": 0,      # off the chunk's changed lines, unusable, or over 50 a chunk
     "clamped_findings": 0,        # range narrowed to the changed lines
     "duplicate_findings": 0,
     "filtered_findings": 0,       # below --min-severity/--min-confidence, over --max-findings

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
+from reviewer.github.markdown import sanitize as inert_markdown
 from reviewer.models import (
     CATEGORIES,
     SEVERITY_RANK,
@@ -442,9 +443,10 @@ def _message(f: Finding) -> dict[str, str]:
     title = _sentence(f.title)
     body = _sentence(f.message)
     text = _clip(f"{title} {body}" if body else title)
-    markdown = f"**{_escape_md(title)}**"
+    # Viewers render this Markdown: model text must not mention, link or inject HTML.
+    markdown = f"**{_escape_md(inert_markdown(title))}**"
     if body:
-        markdown += f"\n\n{body}"
+        markdown += f"\n\n{inert_markdown(body)}"
     if f.suggestion is not None:
         fence = _fence(f.suggestion)
         markdown += (
