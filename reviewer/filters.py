@@ -106,6 +106,9 @@ _DO_NOT_EDIT = re.compile(r"\bDO NOT EDIT\b")
 _GENERATING = re.compile(r"(?i)generat")
 
 
+SYMLINK_MODE = "120000"
+
+
 def select_files(
     files: Sequence[FileDiff], settings: Settings
 ) -> tuple[tuple[FileDiff, ...], tuple[NotReviewed, ...]]:
@@ -142,6 +145,10 @@ def _skip_reason(
         return skip("deleted")
     if diff.submodule:
         return skip("submodule")
+    if diff.new_mode == SYMLINK_MODE:
+        # Git stores a link as its target's name: there is no code to review.
+        targets = [ln.text for h in diff.hunks for ln in h.lines if ln.kind == "add"]
+        return skip("symlink", f"-> {targets[0]}" if targets else "")
     if is_lockfile(path):
         return skip("lockfile")
     vendor_dir = _vendor_dir(path)

@@ -5,14 +5,14 @@ git source -> FileDiff -> (filters, redactor) -> Chunk -> backend -> Finding -> 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from reviewer.levels import SEVERITY_NAMES
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
-SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 assert SEVERITIES == SEVERITY_NAMES  # reviewer.levels is the light copy for the CLI
 # Higher is worse; used for sorting and thresholds.
 SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
@@ -28,17 +28,7 @@ Category = Literal[
     "docs",
     "tests",
 ]
-CATEGORIES: tuple[Category, ...] = (
-    "bug",
-    "security",
-    "performance",
-    "maintainability",
-    "error-handling",
-    "concurrency",
-    "style",
-    "docs",
-    "tests",
-)
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 
 LineKind = Literal["add", "del", "ctx"]
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied"]
@@ -106,6 +96,7 @@ NotReviewedReason = Literal[
     "generated",
     "vendored",
     "submodule",
+    "symlink",
     "mode-only",
     "too-large",
     "excluded",

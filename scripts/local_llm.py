@@ -228,16 +228,19 @@ def installed_from(python: str, wheel: Path) -> bool:
 def install(python: str = sys.executable, cache: Path | None = None) -> Path:
     """Install the cached wheel with its [server] extra into `python`'s environment."""
     wheel = ensure_wheel(python, cache)
-    if not installed_from(python, wheel):
-        # pip calls any installed 0.3.36 "already satisfied", even a native build.
+    # Test workers (pytest-xdist) may all find it missing at once; two pips in one
+    # environment corrupt it.
+    with _locked(cache_root() / "install.lock"):
+        if not installed_from(python, wheel):
+            # pip calls any installed 0.3.36 "already satisfied", even a native build.
+            _run(
+                [python, "-m", "pip", "install", "--force-reinstall", "--no-deps", str(wheel)],
+                what=f"installing {wheel.name} into {python}",
+            )
         _run(
-            [python, "-m", "pip", "install", "--force-reinstall", "--no-deps", str(wheel)],
-            what=f"installing {wheel.name} into {python}",
+            [python, "-m", "pip", "install", f"{wheel}[server]"],
+            what=f"installing the [server] dependencies of {wheel.name} into {python}",
         )
-    _run(
-        [python, "-m", "pip", "install", f"{wheel}[server]"],
-        what=f"installing the [server] dependencies of {wheel.name} into {python}",
-    )
     missing = missing_server_modules(python)
     if missing:
         raise LocalLLMError(f"installed, yet {python} cannot import {', '.join(missing)}")

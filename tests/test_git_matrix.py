@@ -168,9 +168,11 @@ def test_symlink(based: Path, llm: FakeOpenAI) -> None:
     git(based, "add", "-A")
     r = review(llm)
     assert r.run.code == 0, r.run.err
-    # Git stores a link as its target's name: that one line is what is reviewed.
-    assert r.sent == {"link.py": [1]}
-    assert "   1 + | base.py\n" in r.users[0]
+    # Git stores a link as its target's name: nothing to review, and it says so.
+    assert r.sent == {}
+    assert [(n["path"], n["reason"], n["detail"]) for n in r.run.json()["not_reviewed"]] == [
+        ("link.py", "symlink", "-> base.py")
+    ]
 
 
 @pytest.mark.parametrize(

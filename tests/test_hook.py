@@ -423,4 +423,4 @@ def test_the_hook_definitions_match_the_cli() -> None:
         assert spec["verbose"] is True
     # `review` is the console script pre-commit's environment gets from installing us.
     with (ROOT / "pyproject.toml").open("rb") as f:
-        assert tomllib.load(f)["project"]["scripts"]["review"] == "reviewer.cli:main"
+        assert tomllib.load(f)["project"]["scripts"]["review"] == "reviewer.cli:console"

@@ -68,6 +68,7 @@ _QUIET_REASONS: Final = frozenset(
         "generated",
         "vendored",
         "submodule",
+        "symlink",
         "mode-only",
         "excluded",
         "not-included",
