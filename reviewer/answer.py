@@ -76,13 +76,16 @@ class ModelFinding(_Answer):
         description="Full replacement text for exactly start_line..end_line, or null.",
     )
 
-    @model_validator(mode="after")
-    def _range_is_ordered(self) -> ModelFinding:
-        if self.end_line < self.start_line:
-            raise ValueError(
-                f"end_line ({self.end_line}) must be >= start_line ({self.start_line})"
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _order_the_range(cls, data: Any) -> Any:
+        # A reversed range still names the same lines (small models write them either way);
+        # re-asking for it would cost a request and often fail the chunk for nothing.
+        if isinstance(data, dict):
+            start, end = data.get("start_line"), data.get("end_line")
+            if type(start) is int and type(end) is int and end < start:
+                return {**data, "start_line": end, "end_line": start}
+        return data
 
 
 class ModelAnswer(_Answer):
@@ -194,9 +197,9 @@ def grammar_json_schema(
     reviewable ``lines``, ``confidence`` one of ``CONFIDENCE_LEVELS``, the summary, titles and
     messages short (and the latter non-empty), and at most ``max_findings`` findings, so a
     small model that repeats itself stops before the token limit instead of being cut off.
-    What no grammar expresses (``end_line >= start_line``) is still checked by
-    ``parse_answer``. The suggestion stays unbounded: a replacement cut short by a grammar
-    would be broken code.
+    What no grammar expresses (``end_line >= start_line``) is settled by ``parse_answer``,
+    which orders a reversed range. The suggestion stays unbounded: a replacement cut short by
+    a grammar would be broken code.
     """
     schema = strict_json_schema()
     schema["properties"]["summary"]["maxLength"] = GRAMMAR_TEXT_MAX

@@ -79,7 +79,6 @@ def test_strips_one_surrounding_fence_and_whitespace(text: str) -> None:
         (answer_text(finding(confidence=1.5)), "findings.0.confidence"),
         (answer_text(finding(confidence=-0.1)), "findings.0.confidence"),
         (answer_text(finding(start_line=0)), "findings.0.start_line"),
-        (answer_text(finding(start_line=5, end_line=4)), "end_line (4) must be >= start_line (5)"),
         (answer_text(finding(severity="High")), "findings.0.severity"),
         (answer_text(finding(category="typo")), "findings.0.category"),
         (answer_text(finding(title="x" * (TITLE_MAX + 1))), "findings.0.title"),
@@ -257,3 +256,8 @@ def test_valid_answers_satisfy_the_strict_schema_and_round_trip(
     _VALIDATOR.validate(data)
     parsed = parse_answer(json.dumps(data))
     assert parsed.model_dump(mode="json") == data
+
+
+def test_a_reversed_range_is_ordered_not_rejected() -> None:
+    answer = parse_answer(answer_text(finding(start_line=5, end_line=4)))
+    assert (answer.findings[0].start_line, answer.findings[0].end_line) == (4, 5)
