@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from reviewer.aggregate import blocking
 from reviewer.backend import ResponseMode
 from reviewer.config import (
     ResolvedSettings,
@@ -30,7 +31,7 @@ from reviewer.errors import (
     ReviewerError,
     UsageError,
 )
-from reviewer.models import SEVERITY_RANK, ChangeSet, ReviewResult
+from reviewer.models import ChangeSet, ReviewResult
 from reviewer.providers import NO_KEY, Provider, get_provider
 from reviewer.reporters import OutputSpec, get_reporter, parse_output_spec
 from reviewer.settings import Settings
@@ -117,10 +118,7 @@ class StderrProgress:
 
     def chunk_done(self, done: int, total: int, failed: bool) -> None:
         if self._live:
-            end = "\n" if done == total else ""
-            click.echo(f"\rreview: {done}/{total} chunks done", err=True, nl=False)
-            if end:
-                click.echo("", err=True)
+            click.echo(f"\rreview: {done}/{total} chunks done", err=True, nl=done == total)
         elif failed:
             click.echo(f"review: chunk {done}/{total} failed", err=True)
 
@@ -163,30 +161,28 @@ def _pushed(settings: Settings, cwd: Path, paths: tuple[str, ...]) -> ChangeSet:
     """pre-push: the commits being pushed, from pre-commit's PRE_COMMIT_FROM/TO_REF."""
     from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or os.environ.get("PRE_COMMIT_SOURCE")
     to_ref = os.environ.get("PRE_COMMIT_TO_REF") or os.environ.get("PRE_COMMIT_ORIGIN") or "HEAD"
-    repo = _repo(cwd)
     lines = settings.context_lines
-    if from_ref and from_ref != ZERO_SHA and repo.resolve(from_ref):
-        if repo.is_ancestor(from_ref, to_ref):
-            return repo.changed_since(from_ref, to_ref, paths, context_lines=lines)
-        return repo.range(from_ref, to_ref, paths, context_lines=lines)  # after a rewrite
-    # A new branch: what it adds over the remote's default branch, else its last commit.
-    for upstream in ("origin/HEAD", "origin/main", "origin/master"):
-        if repo.resolve(upstream) and repo.merge_base(upstream, to_ref):
-            return repo.range(upstream, to_ref, paths, context_lines=lines)
-    parent = f"{to_ref}~1"
-    if repo.resolve(parent):
-        return repo.changed_since(parent, to_ref, paths, context_lines=lines)
-    return repo.staged(paths, context_lines=lines)
+    with _repo(cwd) as repo:
+        if from_ref and from_ref != ZERO_SHA and repo.resolve(from_ref):
+            if repo.is_ancestor(from_ref, to_ref):
+                return repo.changed_since(from_ref, to_ref, paths, context_lines=lines)
+            return repo.range(from_ref, to_ref, paths, context_lines=lines)  # after a rewrite
+        # A new branch: what it adds over the remote's default branch, else its last commit.
+        for upstream in ("origin/HEAD", "origin/main", "origin/master"):
+            if repo.resolve(upstream) and repo.merge_base(upstream, to_ref):
+                return repo.range(upstream, to_ref, paths, context_lines=lines)
+        parent = f"{to_ref}~1"
+        if repo.resolve(parent):
+            return repo.changed_since(parent, to_ref, paths, context_lines=lines)
+        return repo.staged(paths, context_lines=lines)
 
 
 def exit_code(result: ReviewResult, settings: Settings) -> int:
     """Failures beat findings (3 over 1) unless failing open, where only findings decide."""
     if result.failures and not settings.fail_open:
         return EXIT_FAILURE
-    if settings.fail_on is not None:
-        threshold = SEVERITY_RANK[settings.fail_on]
-        if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings):
-            return EXIT_FINDINGS
+    if blocking(result.findings, settings.fail_on):
+        return EXIT_FINDINGS
     return EXIT_OK
 
 

@@ -172,6 +172,11 @@ class Chunk(Frozen):
     def paths(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.path for f in self.files))
 
+    @property
+    def changed_lines(self) -> int:
+        """How many reviewable lines the chunk carries (what a failure leaves unreviewed)."""
+        return sum(len(f.changed_lines) for f in self.files)
+
 
 # --------------------------------------------------------------------------- findings
 

@@ -154,8 +154,7 @@ def cache_key(endpoint: Endpoint, settings: Settings, system: str, user: str) ->
 
 def _prices(settings: Settings, model: str) -> tuple[float | None, float | None]:
     info = model_info(model)
-    price_in = settings.price_in if settings.price_in is not None else None
-    price_out = settings.price_out if settings.price_out is not None else None
+    price_in, price_out = settings.price_in, settings.price_out
     if info is not None:
         price_in = info.price_in if price_in is None else price_in
         price_out = info.price_out if price_out is None else price_out
@@ -215,10 +214,16 @@ def run_review(
     texts = {c.id: render_chunk(c.files) for c in chunks}
     systems = {c.id: system_for(settings, c.paths, endpoint.response_modes[0]) for c in chunks}
     system_tokens = {c.id: tokenizer.count(systems[c.id]) for c in chunks}
-    est_in = sum(c.tokens + system_tokens[c.id] for c in chunks)
-    est_out = len(chunks) * min(reserve, TYPICAL_ANSWER_TOKENS)
+    keys = {c.id: cache_key(endpoint, settings, systems[c.id], texts[c.id]) for c in chunks}
     price_in, price_out = _prices(settings, endpoint.model)
-    est_cost = estimate_cost(est_in, est_out, price_in, price_out)
+
+    def estimate(sent: Sequence[Chunk]) -> tuple[int, float | None]:
+        """(input tokens, USD) for sending ``sent``, with a typical answer per chunk."""
+        tokens_in = sum(c.tokens + system_tokens[c.id] for c in sent)
+        tokens_out = len(sent) * min(reserve, TYPICAL_ANSWER_TOKENS)
+        return tokens_in, estimate_cost(tokens_in, tokens_out, price_in, price_out)
+
+    est_in, est_cost = estimate(chunks)
     reviewed_paths = {f.path for c in chunks for f in c.files}
     infos = tuple(
         ChunkInfo(
@@ -226,7 +231,7 @@ def run_review(
             id=c.id,
             paths=c.paths,
             tokens=c.tokens + system_tokens[c.id],
-            changed_lines=sum(len(f.changed_lines) for f in c.files),
+            changed_lines=c.changed_lines,
         )
         for c in chunks
     )
@@ -263,18 +268,11 @@ def run_review(
         stats = Stats(**base_stats, duration_s=round(clock() - started, 3))
         summary = "Dry run: nothing was sent." if dry_run else _combine_summaries([], 0, 0)
         return result(score=10, summary=summary, stats=stats, dry_run=dry_run)
-    answered = _cached_answers(
-        chunks, texts, systems, endpoint=endpoint, settings=settings, cache=cache
-    )
+    answered = _cached_answers(chunks, keys, cache)
     if settings.max_cost is not None:
         # Only what will be sent counts: a re-run answered from the cache costs nothing.
         to_send = [c for c in chunks if c.id not in answered]
-        send_cost = estimate_cost(
-            sum(c.tokens + system_tokens[c.id] for c in to_send),
-            len(to_send) * min(reserve, TYPICAL_ANSWER_TOKENS),
-            price_in,
-            price_out,
-        )
+        _, send_cost = estimate(to_send)
         if to_send and send_cost is None:
             raise CostLimitExceeded(
                 f"--max-cost is set but the price of model {endpoint.model} is unknown; "
@@ -289,7 +287,7 @@ def run_review(
     outcomes, warnings = _review_chunks(
         chunks,
         texts,
-        systems,
+        keys,
         cached=answered,
         settings=settings,
         endpoint=endpoint,
@@ -324,7 +322,7 @@ def run_review(
                     chunk_id=chunk.id,
                     index=chunk.index,
                     paths=chunk.paths,
-                    lines=sum(len(f.changed_lines) for f in chunk.files),
+                    lines=chunk.changed_lines,
                     kind=outcome.failure_kind or "failed",
                     message=sanitize(outcome.failure_message or "the chunk could not be reviewed"),
                 )
@@ -372,20 +370,14 @@ def run_review(
 
 
 def _cached_answers(
-    chunks: Sequence[Chunk],
-    texts: dict[str, str],
-    systems: dict[str, str],
-    *,
-    endpoint: Endpoint,
-    settings: Settings,
-    cache: AnswerCache | None,
+    chunks: Sequence[Chunk], keys: dict[str, str], cache: AnswerCache | None
 ) -> dict[str, ModelAnswer]:
     """The chunks an earlier run already answered, by chunk id."""
     if cache is None:
         return {}
     found: dict[str, ModelAnswer] = {}
     for chunk in chunks:
-        answer = cache.get(cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id]))
+        answer = cache.get(keys[chunk.id])
         if answer is not None:
             found[chunk.id] = answer
     return found
@@ -394,7 +386,7 @@ def _cached_answers(
 def _review_chunks(
     chunks: Sequence[Chunk],
     texts: dict[str, str],
-    systems: dict[str, str],
+    keys: dict[str, str],
     *,
     cached: dict[str, ModelAnswer],
     settings: Settings,
@@ -475,9 +467,7 @@ def _review_chunks(
             sleep=sleep,
         )
         if cache and outcome.answer is not None:
-            cache.put(
-                cache_key(endpoint, settings, systems[chunk.id], texts[chunk.id]), outcome.answer
-            )
+            cache.put(keys[chunk.id], outcome.answer)
         return outcome
 
     if not pending:
