@@ -1,4 +1,4 @@
-"""Recall and false positives of reviewer.redact over the labelled corpus, and its speed.
+"""Recall and false positives of reviewer.prepare.redact over the labelled corpus, and its speed.
 
     python bench/redact_corpus.py [--lines 50000] [--repeat 5] [--path DIR]
 
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reviewer.models import DiffLine, FileDiff, Hunk
-from reviewer.redact import redact_files, redact_lines, redact_text
+from reviewer.core.values import DiffLine, FileDiff, Hunk
+from reviewer.prepare.redact import redact_files, redact_lines, redact_text
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "secrets"
 

@@ -271,9 +271,9 @@ def bench_concurrency(b: Bench, latency: float, chunks: int = 40, jobs: int = 8)
 CHUNKER_SCRIPT = r"""
 import json, resource, sys, time
 from pathlib import Path
-from reviewer.diffparse import parse_git_diff
-from reviewer.chunker import make_chunks
-from reviewer.tokens import load_tokenizer
+from reviewer.source.diffparse import parse_git_diff
+from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.tokens import load_tokenizer
 
 def clocks():
     return time.perf_counter(), time.process_time()

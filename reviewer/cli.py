@@ -16,14 +16,14 @@ import click
 from click.core import ParameterSource
 
 from reviewer import __version__
-from reviewer.errors import (
+from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     ReviewerError,
     UsageError,
 )
-from reviewer.levels import SEVERITY_NAMES as SEVERITIES
+from reviewer.core.levels import SEVERITY_NAMES as SEVERITIES
 
 SEVERITY_CHOICE = click.Choice(SEVERITIES, case_sensitive=False)
 FAIL_ON_CHOICE = click.Choice([*SEVERITIES, "never"], case_sensitive=False)
@@ -282,7 +282,7 @@ def review(ctx: click.Context, /, **options: Any) -> None:
       review --base main          the branch, as a pull request would show it
       review path/to/file.py      whole files, in or out of a repository
     """
-    from reviewer.app import run  # the heavy wiring stays out of --help and --version
+    from reviewer.app.run import run  # the heavy wiring stays out of --help and --version
 
     explicit = _explicit_settings(ctx, options)
     code = run(options, explicit)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from reviewer.models import (
+from reviewer.core.values import (
     ChangeSet,
     DiffLine,
     FileDiff,

@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from reviewer.aggregate import aggregate, blocking, counts_by_severity
-from reviewer.models import SEVERITIES, Category, Finding, Severity
-from reviewer.scoring import finding_score
+from reviewer.core.values import SEVERITIES, Category, Finding, Severity
+from reviewer.findings.aggregate import aggregate, blocking, counts_by_severity
+from reviewer.findings.scoring import finding_score
 
 
 def finding(

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewer.anchor import AnchorOutcome, anchor_findings, fingerprint, rule_id, sanitize
-from reviewer.answer import ModelFinding
-from reviewer.models import Category, Chunk, ChunkFile, DiffLine, Hunk, Severity
+from reviewer.core.values import Category, Chunk, ChunkFile, DiffLine, Hunk, Severity
+from reviewer.findings.anchor import AnchorOutcome, anchor_findings, fingerprint, rule_id, sanitize
+from reviewer.llm.answer import ModelFinding
 
 
 @dataclasses.dataclass(frozen=True)

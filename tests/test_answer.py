@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewer.answer import (
+from reviewer.core.errors import ProviderError
+from reviewer.core.values import CATEGORIES, SEVERITIES
+from reviewer.llm.answer import (
     MESSAGE_MAX,
     TITLE_MAX,
     InvalidModelOutput,
@@ -17,8 +19,6 @@ from reviewer.answer import (
     parse_answer,
     strict_json_schema,
 )
-from reviewer.errors import ProviderError
-from reviewer.models import CATEGORIES, SEVERITIES
 
 
 def finding(**overrides: Any) -> dict[str, Any]:

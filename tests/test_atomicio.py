@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.atomicio import write_atomic
-from reviewer.errors import ReviewerError
+from reviewer.core.errors import ReviewerError
+from reviewer.outputs.atomicio import write_atomic
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -72,8 +72,8 @@ def test_disk_full_mid_write_leaves_the_old_file_and_names_the_path(tmp_path: Pa
         f"""
         import resource, signal, sys
         from pathlib import Path
-        from reviewer.atomicio import write_atomic
-        from reviewer.errors import ReviewerError
+        from reviewer.outputs.atomicio import write_atomic
+        from reviewer.core.errors import ReviewerError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         try:

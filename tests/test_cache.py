@@ -20,8 +20,9 @@ from conftest import TEST_KEY, Run, chunk_files, endpoint_env, run_cli
 from fake_openai import FakeOpenAI
 from gitrepo import commit, git, write
 
-from reviewer.answer import ModelAnswer
-from reviewer.cache import (
+from reviewer.llm.answer import ModelAnswer
+from reviewer.prepare.tokens import ApproxTokenizer
+from reviewer.store.cache import (
     FILE_NAME,
     MAX_AGE_DAYS,
     TOKENIZER_DIR,
@@ -29,7 +30,6 @@ from reviewer.cache import (
     ReviewCache,
     clear_cache,
 )
-from reviewer.tokens import ApproxTokenizer
 
 FILES = 20
 
@@ -233,8 +233,8 @@ WRITER = textwrap.dedent(
     import sys
     import time
     from pathlib import Path
-    from reviewer.answer import ModelAnswer
-    from reviewer.cache import ReviewCache
+    from reviewer.llm.answer import ModelAnswer
+    from reviewer.store.cache import ReviewCache
 
     directory, name, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     warnings = []

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewer.chunker import make_chunks
-from reviewer.models import Chunk, ChunkFile, DiffLine, FileDiff, Hunk, NotReviewed
-from reviewer.render import render_chunk
-from reviewer.tokens import ApproxTokenizer, Tokenizer, load_tokenizer
+from reviewer.core.values import Chunk, ChunkFile, DiffLine, FileDiff, Hunk, NotReviewed
+from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.render import render_chunk
+from reviewer.prepare.tokens import ApproxTokenizer, Tokenizer, load_tokenizer
 
 APPROX = ApproxTokenizer()
 

@@ -15,7 +15,7 @@ from conftest import clean_answer, endpoint_env, run_cli
 from fake_openai import FakeOpenAI, Received, Reply, reply_error, reply_json
 from gitrepo import commit, git, write
 
-from reviewer.ratelimit import RateGate
+from reviewer.llm.ratelimit import RateGate
 
 LATENCY = 0.3
 # Small enough that every file below is a chunk of its own.

@@ -14,8 +14,8 @@ from fake_openai import FakeOpenAI
 from gitrepo import commit, git, write
 from test_cli import change, lines, review
 
-from reviewer.config import read_config_file, resolve_settings
-from reviewer.errors import ConfigError
+from reviewer.app.config import read_config_file, resolve_settings
+from reviewer.core.errors import ConfigError
 
 
 def show_config(*args: str, env: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:

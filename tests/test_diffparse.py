@@ -10,9 +10,9 @@ from gitrepo import git_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewer.diffparse import c_unquote, parse_git_diff, parse_unified_diff, split_lines
-from reviewer.errors import GitError
-from reviewer.models import FileDiff
+from reviewer.core.errors import GitError
+from reviewer.core.values import FileDiff
+from reviewer.source.diffparse import c_unquote, parse_git_diff, parse_unified_diff, split_lines
 
 Z40 = "0" * 40
 BLOB_A = "a" * 40

@@ -9,15 +9,15 @@ from pathlib import Path
 import click
 
 from reviewer.cli import review
-from reviewer.errors import (
+from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
 )
-from reviewer.providers import ALIASES, PROVIDERS
-from reviewer.reporters import REPORTERS
+from reviewer.llm.providers import ALIASES, PROVIDERS
+from reviewer.outputs import REPORTERS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from gitrepo import commit, git, make_repo, write
 
-from reviewer.errors import GitError
-from reviewer.gitsource import GitRepo, open_repo
+from reviewer.core.errors import GitError
+from reviewer.source.git import GitRepo, open_repo
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from fake_openai import (
 )
 from gitrepo import commit, git, write
 
-from reviewer.tokens import load_tokenizer
+from reviewer.prepare.tokens import load_tokenizer
 
 ANSWER = finding_on_changes()
 TWO_CHUNKS = ("--max-chunk-tokens", "200", "--no-cache", "-o", "json")

@@ -4,9 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reviewer.filters import compile_glob, glob_matches, human_size, select_files
-from reviewer.models import DiffLine, FileDiff, FileStatus, Hunk
-from reviewer.settings import Settings
+from reviewer.core.globs import compile_glob, glob_matches
+from reviewer.core.settings import Settings
+from reviewer.core.text import human_size
+from reviewer.core.values import DiffLine, FileDiff, FileStatus, Hunk
+from reviewer.prepare.filters import select_files
 
 
 def fd(

@@ -18,14 +18,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewer.anchor import MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, anchor_findings
-from reviewer.answer import ModelAnswer, parse_answer
-from reviewer.chunker import make_chunks
-from reviewer.diffparse import parse_git_diff
-from reviewer.errors import GitError, InvalidModelOutput
-from reviewer.models import CATEGORIES, SEVERITIES, Chunk, ChunkFile, DiffLine, FileDiff, Hunk
-from reviewer.redact import redact_files
-from reviewer.render import render_chunk
+from reviewer.core.errors import GitError, InvalidModelOutput
+from reviewer.core.values import CATEGORIES, SEVERITIES, Chunk, ChunkFile, DiffLine, FileDiff, Hunk
+from reviewer.findings.anchor import MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, anchor_findings
+from reviewer.llm.answer import ModelAnswer, parse_answer
+from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.redact import redact_files
+from reviewer.prepare.render import render_chunk
+from reviewer.source.diffparse import parse_git_diff
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

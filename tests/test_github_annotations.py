@@ -7,17 +7,17 @@ import pytest
 from fake_github import FakeGitHub, make_changes, make_finding, make_hunk, make_result
 from pydantic import SecretStr
 
-from reviewer.errors import GitHubError
-from reviewer.github.annotations import (
+from reviewer.core.errors import GitHubError
+from reviewer.outputs.github.annotations import (
     annotation,
     append_step_summary,
     escape_data,
     escape_property,
     write_annotations,
 )
-from reviewer.github.client import GitHubClient
-from reviewer.github.event import PullRequestContext
-from reviewer.github.publish import publish_review
+from reviewer.outputs.github.client import GitHubClient
+from reviewer.outputs.github.event import PullRequestContext
+from reviewer.outputs.github.publish import publish_review
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fake_github import BOT, FakeGitHub
 
-from reviewer.errors import GitHubError, ReviewerError
-from reviewer.github.client import GitHubClient
+from reviewer.core.errors import GitHubError, ReviewerError
+from reviewer.outputs.github.client import GitHubClient
 
 SECONDARY = {
     "message": "You have exceeded a secondary rate limit. Please wait a few minutes.",

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from reviewer.errors import ConfigError
-from reviewer.github.event import PullRequestContext
+from reviewer.core.errors import ConfigError
+from reviewer.outputs.github.event import PullRequestContext
 
 HEAD = "1" * 40
 BASE = "2" * 40

@@ -6,7 +6,8 @@ import re
 import pytest
 from fake_github import make_finding, make_result
 
-from reviewer.github.markdown import (
+from reviewer.core.values import ChunkFailure, NotReviewed
+from reviewer.outputs.github.markdown import (
     SUMMARY_MARKER,
     ZWSP,
     code_span,
@@ -20,9 +21,8 @@ from reviewer.github.markdown import (
     sanitize,
     table_cell,
 )
-from reviewer.github.summary import diff_link, render_summary
-from reviewer.models import ChunkFailure, NotReviewed
-from reviewer.reporters.github import GitHubReporter
+from reviewer.outputs.github.summary import diff_link, render_summary
+from reviewer.outputs.github_summary import GitHubReporter
 
 
 @pytest.mark.parametrize(

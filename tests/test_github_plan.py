@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 from fake_github import BOT, HUMAN, make_changes, make_finding, make_hunk, make_result
 
-from reviewer.github.markdown import fingerprint_marker
-from reviewer.github.plan import commentable_regions, place, plan_review
-from reviewer.github.publish import reviewed_paths
-from reviewer.github.wire import ReviewComment
-from reviewer.models import ChunkFailure, FileDiff, NotReviewed
+from reviewer.core.values import ChunkFailure, FileDiff, NotReviewed
+from reviewer.outputs.github.markdown import fingerprint_marker
+from reviewer.outputs.github.plan import commentable_regions, place, plan_review
+from reviewer.outputs.github.publish import reviewed_paths
+from reviewer.outputs.github.wire import ReviewComment
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,11 @@ from fake_github import (
     new_lines,
 )
 
-from reviewer.errors import GitHubError
-from reviewer.github.client import GitHubClient
-from reviewer.github.event import PullRequestContext
-from reviewer.github.markdown import SUMMARY_MARKER, fingerprint_in, fingerprint_marker
-from reviewer.github.publish import PublishOutcome, last_reviewed_head, publish_review
+from reviewer.core.errors import GitHubError
+from reviewer.outputs.github.client import GitHubClient
+from reviewer.outputs.github.event import PullRequestContext
+from reviewer.outputs.github.markdown import SUMMARY_MARKER, fingerprint_in, fingerprint_marker
+from reviewer.outputs.github.publish import PublishOutcome, last_reviewed_head, publish_review
 
 HEAD = "a" * 40
 A_HUNKS = [make_hunk(1, "cccaaaaccc")]  # a.py: new lines 1-10, added 4-7

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from gitrepo import commit, git, make_repo, scrub_git_env, write
 
-from reviewer.errors import GitError, NotAGitRepository, UsageError
-from reviewer.filters import select_files
-from reviewer.gitsource import EMPTY_TREE_SHA1, open_repo
-from reviewer.models import ChangeSet, FileDiff
-from reviewer.settings import Settings
+from reviewer.core.errors import GitError, NotAGitRepository, UsageError
+from reviewer.core.settings import Settings
+from reviewer.core.values import ChangeSet, FileDiff
+from reviewer.prepare.filters import select_files
+from reviewer.source.git import EMPTY_TREE_SHA1, open_repo
 
 
 @pytest.fixture(autouse=True)
@@ -473,7 +473,7 @@ def test_only_gitsource_imports_gitpython() -> None:
             for line in path.read_text(encoding="utf-8").splitlines()
         )
     )
-    assert importers == ["gitsource.py"]
+    assert importers == ["source/git.py"]
 
 
 def test_user_diff_config_does_not_change_what_we_parse(repo: Path) -> None:

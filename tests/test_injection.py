@@ -1,12 +1,12 @@
 """Prompt injection, end to end: code that tries to steer the model, and a model that obeys.
 
-The code under review is data: it sits in a nonce-fenced envelope (reviewer.render) that the
-system prompt (reviewer.prompt) declares untrusted. Whatever the model answers then stays within
+The code under review is data: it sits in a nonce-fenced envelope (reviewer.prepare.render) that the
+system prompt (reviewer.llm.prompt) declares untrusted. Whatever the model answers then stays within
 the output contract: findings only on the chunk's changed lines, at most 50 per chunk, text made
 inert for every output (terminal, GitHub Markdown, SARIF, JSON).
 
 Giant texts are *rejected*, not truncated: a title, message, summary or suggestion over its
-bound in ``reviewer.answer`` makes the answer invalid, the model is asked once more with the
+bound in ``reviewer.llm.answer`` makes the answer invalid, the model is asked once more with the
 validation error, and a second invalid answer fails the chunk ("invalid-output", exit 3).
 """
 
@@ -24,7 +24,7 @@ from conftest import chunk_files, clean_answer, endpoint_env, run_cli
 from fake_openai import FakeOpenAI, Received, Reply, reply_json
 from gitrepo import commit, git, write
 
-from reviewer.answer import MESSAGE_MAX, SUMMARY_MAX, TITLE_MAX
+from reviewer.llm.answer import MESSAGE_MAX, SUMMARY_MAX, TITLE_MAX
 
 GUESSED_NONCE = "0123456789ab"
 INJECTION = "\n".join(

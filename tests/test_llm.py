@@ -23,15 +23,15 @@ from fake_openai import (
     reply_text,
 )
 
-from reviewer.answer import ModelAnswer, strict_json_schema
-from reviewer.backend import RESPONSE_MODES, ResponseMode
-from reviewer.errors import AuthError, ModelNotFound, ResponseFormatRejected
-from reviewer.llm import ChunkOutcome, ResponseModeState, RetryPolicy, review_chunk
-from reviewer.models import Usage
-from reviewer.openai_backend import OpenAIBackend
-from reviewer.prompt import system_prompt
-from reviewer.ratelimit import RateGate
-from reviewer.settings import Settings
+from reviewer.core.errors import AuthError, ModelNotFound, ResponseFormatRejected
+from reviewer.core.settings import Settings
+from reviewer.core.values import Usage
+from reviewer.llm.answer import ModelAnswer, strict_json_schema
+from reviewer.llm.backend import RESPONSE_MODES, ResponseMode
+from reviewer.llm.conversation import ChunkOutcome, ResponseModeState, RetryPolicy, review_chunk
+from reviewer.llm.openai_backend import OpenAIBackend
+from reviewer.llm.prompt import system_prompt
+from reviewer.llm.ratelimit import RateGate
 
 KEY = "sk-test-SECRET-0123456789"
 USER_TEXT = (

@@ -36,7 +36,8 @@ from gitrepo import commit, git, make_repo, write
 from jsonschema import Draft4Validator, Draft202012Validator
 from local_llm_env import ensure_local_server
 
-from reviewer.answer import (
+from reviewer.core.values import SEVERITY_RANK, ReviewResult
+from reviewer.llm.answer import (
     CONFIDENCE_LEVELS,
     GRAMMAR_TEXT_MAX,
     TITLE_MAX,
@@ -45,10 +46,9 @@ from reviewer.answer import (
     parse_answer,
     strict_json_schema,
 )
-from reviewer.backend import RESPONSE_MODES
-from reviewer.llm import ResponseModeState
-from reviewer.models import SEVERITY_RANK, ReviewResult
-from reviewer.prompt import DEFAULT_MAX_FINDINGS
+from reviewer.llm.backend import RESPONSE_MODES
+from reviewer.llm.conversation import ResponseModeState
+from reviewer.llm.prompt import DEFAULT_MAX_FINDINGS
 
 MAX_OUTPUT_TOKENS = 300
 # The server runs with n_ctx 4096 (scripts/local_llm.py); the window must not be larger.
@@ -101,7 +101,7 @@ class Seen:
 
     @property
     def dialect(self) -> str:
-        """The response mode the request asked for, named as ``reviewer.backend`` names it."""
+        """The response mode the request asked for, named as ``reviewer.llm.backend`` names it."""
         fmt = self.body.get("response_format")
         if not isinstance(fmt, dict):
             return "prompt"

@@ -24,9 +24,7 @@ from fake_openai import (
     reply_text,
 )
 
-from reviewer.answer import strict_json_schema
-from reviewer.backend import ChatReply, ChatRequest, Message, ResponseMode
-from reviewer.errors import (
+from reviewer.core.errors import (
     AuthError,
     BadRequest,
     ModelNotFound,
@@ -34,8 +32,10 @@ from reviewer.errors import (
     ResponseFormatRejected,
     TransientProviderError,
 )
-from reviewer.models import Usage
-from reviewer.openai_backend import AzureConfig, OpenAIBackend
+from reviewer.core.values import Usage
+from reviewer.llm.answer import strict_json_schema
+from reviewer.llm.backend import ChatReply, ChatRequest, Message, ResponseMode
+from reviewer.llm.openai_backend import AzureConfig, OpenAIBackend
 
 KEY = "sk-test-SECRET-0123456789"
 
@@ -102,7 +102,7 @@ def request(mode: ResponseMode = "json_schema", **kwargs: Any) -> ChatRequest:
 
 def test_importing_the_backend_does_not_import_openai() -> None:
     code = (
-        "import sys, reviewer.openai_backend, reviewer.llm, reviewer.providers;"
+        "import sys, reviewer.llm.openai_backend, reviewer.llm.conversation, reviewer.llm.providers;"
         "sys.exit(1 if 'openai' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.errors import UsageError
-from reviewer.models import FileDiff
-from reviewer.pathsource import read_paths
+from reviewer.core.errors import UsageError
+from reviewer.core.values import FileDiff
+from reviewer.source.paths import read_paths
 
 
 def write(root: Path, relpath: str, content: str | bytes) -> Path:

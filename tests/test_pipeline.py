@@ -292,7 +292,7 @@ def test_cached_answers_are_not_asked_again(files: Path, llm: FakeOpenAI) -> Non
 
 
 def test_json_result_round_trips(files: Path, llm: FakeOpenAI) -> None:
-    from reviewer.models import ReviewResult
+    from reviewer.core.values import ReviewResult
 
     run = review("good.py", "-o", "json", server=llm)
     parsed = ReviewResult.model_validate(json.loads(run.out))

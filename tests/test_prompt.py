@@ -5,17 +5,17 @@ import textwrap
 
 import pytest
 
-from reviewer.answer import strict_json_schema
-from reviewer.backend import RESPONSE_MODES, ResponseMode
-from reviewer.models import CATEGORIES, ChunkFile, DiffLine, Hunk
-from reviewer.prompt import (
+from reviewer.core.values import CATEGORIES, ChunkFile, DiffLine, Hunk
+from reviewer.llm.answer import strict_json_schema
+from reviewer.llm.backend import RESPONSE_MODES, ResponseMode
+from reviewer.llm.prompt import (
     build_messages,
     fewer_findings_message,
     length_placeholder,
     reask_message,
     system_prompt,
 )
-from reviewer.render import WHOLE_FILE_NOTE, render_file
+from reviewer.prepare.render import WHOLE_FILE_NOTE, render_file
 
 SCHEMA = strict_json_schema()
 SCHEMA_TEXT = json.dumps(SCHEMA, ensure_ascii=False)

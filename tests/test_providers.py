@@ -4,9 +4,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from reviewer.backend import RESPONSE_MODES
-from reviewer.errors import AuthError, UsageError
-from reviewer.providers import ALIASES, NO_KEY, PROVIDERS, api_key_from, get_provider
+from reviewer.core.errors import AuthError, UsageError
+from reviewer.llm.backend import RESPONSE_MODES
+from reviewer.llm.providers import ALIASES, NO_KEY, PROVIDERS, api_key_from, get_provider
 
 LOCAL = {"ollama", "llamacpp", "vllm", "lmstudio"}
 
@@ -17,7 +17,7 @@ def test_presets_are_consistent(name: str) -> None:
     assert provider.name == name
     assert provider.response_modes, "at least one mode"
     assert len(set(provider.response_modes)) == len(provider.response_modes)
-    # Strongest first, in the order reviewer.llm falls back through.
+    # Strongest first, in the order reviewer.llm.conversation falls back through.
     order = [RESPONSE_MODES.index(m) for m in provider.response_modes]
     assert order == sorted(order)
     assert provider.response_modes[-1] == "prompt", "prompt mode is the last resort"

@@ -1,4 +1,4 @@
-"""reviewer.redact: markers, line structure, key blocks, diffs, the labelled corpus, properties."""
+"""reviewer.prepare.redact: markers, line structure, key blocks, diffs, the labelled corpus, properties."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from reviewer.models import DiffLine, FileDiff, Hunk
-from reviewer.redact import (
+from reviewer.core.values import DiffLine, FileDiff, Hunk
+from reviewer.prepare.redact import (
     Redaction,
     is_secret_file,
     marker,

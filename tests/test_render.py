@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from reviewer.models import ChunkFile, DiffLine, FileStatus, Hunk
-from reviewer.render import (
+from reviewer.core.values import ChunkFile, DiffLine, FileStatus, Hunk
+from reviewer.prepare.render import (
     WHOLE_FILE_NOTE,
     envelope,
     number_width,

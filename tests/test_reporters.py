@@ -13,22 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.errors import UsageError
-from reviewer.models import (
+from reviewer.core.errors import UsageError
+from reviewer.core.values import (
     ChunkFailure,
     Finding,
     NotReviewed,
     ReviewResult,
     Stats,
 )
-from reviewer.reporters import (
+from reviewer.outputs import (
     REPORTERS,
     OutputSpec,
     Reporter,
     get_reporter,
     parse_output_spec,
 )
-from reviewer.reporters.terminal import MAX_LISTED
+from reviewer.outputs.terminal import MAX_LISTED
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("REVIEWER_UPDATE_GOLDEN") == "1"

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import pytest
 from jsonschema import Draft4Validator
 
-from reviewer.models import (
+from reviewer.core.values import (
     CATEGORIES,
     ChunkFailure,
     Finding,
@@ -27,7 +27,7 @@ from reviewer.models import (
     ReviewResult,
     Stats,
 )
-from reviewer.reporters.sarif import (
+from reviewer.outputs.sarif import (
     FINGERPRINT_KEY,
     GITHUB_MAX_RESULTS,
     MAX_MESSAGE_CHARS,

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from reviewer.models import SEVERITIES, Severity
-from reviewer.scoring import (
+from reviewer.core.values import SEVERITIES, Severity
+from reviewer.findings.scoring import (
     PENALTY,
     SEVERITY_WEIGHT,
     finding_score,

@@ -32,7 +32,7 @@ from fake_openai import (
 )
 from gitrepo import commit, git, write
 
-from reviewer.redact import redact_text
+from reviewer.prepare.redact import redact_text
 
 # --------------------------------------------------------------------------- the secrets
 

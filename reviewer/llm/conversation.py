@@ -1,0 +1,337 @@
+"""One chunk's conversation with the model.
+
+``review_chunk`` sends the chunk, falls back through the response modes the endpoint
+rejects, re-asks once after an invalid answer and once after a cut-off one, retries transient
+failures with backoff through the shared ``RateGate``, and returns a ``ChunkOutcome``: an
+answer, or the kind of failure. Only run-level errors escape it: ``AuthError`` and
+``ModelNotFound`` (every chunk would fail the same way) and ``ResponseFormatRejected`` when no
+response mode is left (only possible when ``--response-format`` forced one).
+
+The system prompt depends on the mode (the schema is written into it when the endpoint does
+not enforce one), so the caller passes ``system_for(mode) -> str``, e.g.
+``functools.partial(system_prompt, language, instructions, path_instructions,
+schema=strict_json_schema())``.
+
+Failure kinds (``ChunkOutcome.failure_kind``, ``ChunkFailure.kind``): "invalid-output",
+"length", "refusal", "rate-limited", "server-error", "timeout", "bad-request", "deadline".
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import Field
+
+from reviewer.core.errors import (
+    AuthError,
+    BadRequest,
+    DeadlineExceeded,
+    InvalidModelOutput,
+    ModelNotFound,
+    ProviderTimeout,
+    ResponseFormatRejected,
+    TransientProviderError,
+)
+from reviewer.core.settings import Settings
+from reviewer.core.values import Frozen, Usage
+from reviewer.llm.answer import ModelAnswer, parse_answer, strict_json_schema
+from reviewer.llm.backend import Backend, ChatReply, ChatRequest, Message, ResponseMode
+from reviewer.llm.prompt import (
+    build_messages,
+    fewer_findings_message,
+    length_placeholder,
+    reask_message,
+)
+from reviewer.llm.ratelimit import RateGate
+
+_ECHO_MAX = 4000  # characters of an invalid answer echoed back in the re-ask
+FEWER_FINDINGS = 10
+
+
+class RetryPolicy(Frozen):
+    """Backoff for transient failures: ``base_delay * 2**n``, capped, with jitter."""
+
+    base_delay: float = Field(default=1.0, ge=0.0)
+    max_delay: float = Field(default=30.0, ge=0.0)
+
+
+class ChunkOutcome(Frozen):
+    answer: ModelAnswer | None = None
+    failure_kind: str | None = None  # a ChunkFailure.kind
+    failure_message: str | None = None
+    usage: Usage = Usage()  # summed over every request of the chunk
+    requests: int = 0
+    retries: int = 0  # transient-failure retries (re-asks are requests, not retries)
+    mode_used: ResponseMode | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.answer is not None
+
+
+class ResponseModeState:
+    """The response modes still worth trying, strongest first, shared by every worker.
+
+    A mode the endpoint rejects is dropped for the rest of the run, so later chunks start
+    with the mode that works. Rejections are kept (``rejections``) to be reported loudly.
+    """
+
+    def __init__(self, modes: tuple[ResponseMode, ...]) -> None:
+        if not modes:
+            raise ValueError("at least one response mode is needed")
+        self._lock = threading.Lock()
+        self._modes = list(modes)
+        self._accepted: ResponseMode | None = None
+        self._rejections: list[tuple[ResponseMode, str]] = []
+
+    @property
+    def current(self) -> ResponseMode:
+        with self._lock:
+            if not self._modes:
+                raise ResponseFormatRejected(self._exhausted_message())
+            return self._modes[0]
+
+    def reject(self, mode: ResponseMode, reason: str) -> None:
+        """Drop ``mode`` (a no-op when another worker already did)."""
+        with self._lock:
+            if mode in self._modes:
+                self._modes.remove(mode)
+                self._rejections.append((mode, reason))
+
+    def accept(self, mode: ResponseMode) -> None:
+        with self._lock:
+            if self._accepted is None:
+                self._accepted = mode
+
+    @property
+    def accepted(self) -> ResponseMode | None:
+        """The first mode that produced a valid answer (``Stats.response_format``)."""
+        with self._lock:
+            return self._accepted
+
+    @property
+    def learned(self) -> ResponseMode | None:
+        """Where the endpoint's next run should start, or None when this run taught nothing.
+
+        The accepted mode; else, once a stronger mode was rejected, the first one left: a
+        model that answered badly in it says nothing about the endpoint's dialect.
+        """
+        with self._lock:
+            if self._accepted is not None:
+                return self._accepted
+            return self._modes[0] if self._rejections and self._modes else None
+
+    @property
+    def rejections(self) -> tuple[tuple[ResponseMode, str], ...]:
+        with self._lock:
+            return tuple(self._rejections)
+
+    def _exhausted_message(self) -> str:
+        tried = "; ".join(f"{m}: {r}" for m, r in self._rejections)
+        return f"the endpoint rejected every response format tried ({tried})"
+
+
+class _Conversation:
+    """Mutable bookkeeping of one ``review_chunk`` call (never shared between threads)."""
+
+    def __init__(self, max_tokens: int | None) -> None:
+        self.mode: ResponseMode | None = None
+        self.messages: tuple[Message, ...] = ()
+        self.reasked_invalid = False
+        self.reasked_length = False
+        self.max_tokens = max_tokens
+        self.usage = Usage()
+        self.requests = 0
+        self.retries = 0
+
+    def restart(self, mode: ResponseMode, system: str, user_text: str) -> None:
+        self.mode = mode
+        self.messages = build_messages(system, user_text)
+        self.reasked_invalid = False
+        self.reasked_length = False
+
+    def add_usage(self, reply: ChatReply) -> None:
+        self.usage = Usage(
+            prompt_tokens=self.usage.prompt_tokens + reply.usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens + reply.usage.completion_tokens,
+        )
+
+    def outcome(
+        self,
+        *,
+        answer: ModelAnswer | None = None,
+        kind: str | None = None,
+        message: str | None = None,
+    ) -> ChunkOutcome:
+        return ChunkOutcome(
+            answer=answer,
+            failure_kind=kind,
+            failure_message=message,
+            usage=self.usage,
+            requests=self.requests,
+            retries=self.retries,
+            mode_used=self.mode if answer is not None else None,
+        )
+
+
+def _transient_kind(exc: TransientProviderError) -> str:
+    if isinstance(exc, ProviderTimeout):
+        return "timeout"
+    if exc.status == 429:
+        return "rate-limited"
+    return "server-error"
+
+
+def review_chunk(
+    user_text: str,
+    system_for: Callable[[ResponseMode], str],
+    *,
+    backend: Backend,
+    modes: ResponseModeState,
+    gate: RateGate,
+    settings: Settings,
+    deadline: float,
+    max_tokens: int | None = None,
+    max_tokens_ceiling: int | None = None,
+    grammar_schema: dict[str, Any] | None = None,
+    policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> ChunkOutcome:
+    """Review one chunk. ``deadline`` is a ``clock()`` time; no request starts after it.
+
+    ``grammar_schema`` (``reviewer.llm.answer.grammar_json_schema``) replaces the strict schema in
+    ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
+    """
+    conv = _Conversation(max_tokens)
+    strict = strict_json_schema()
+    schemas: dict[ResponseMode, dict[str, Any]] = {
+        "json_schema": strict,
+        "json_object_schema": grammar_schema or strict,
+    }
+    while True:
+        mode = modes.current  # raises ResponseFormatRejected when none is left
+        if mode != conv.mode:
+            conv.restart(mode, system_for(mode), user_text)
+        if clock() >= deadline:
+            return conv.outcome(kind="deadline", message="the run's deadline passed")
+        if not gate.acquire(deadline):
+            return conv.outcome(
+                kind="rate-limited",
+                message="the provider's rate-limit pause outlasts the deadline",
+            )
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return conv.outcome(kind="deadline", message="the run's deadline passed")
+        request = ChatRequest(
+            messages=conv.messages,
+            mode=mode,
+            json_schema=schemas.get(mode, {}),
+            temperature=settings.temperature,
+            max_tokens=conv.max_tokens,
+            timeout=min(settings.timeout, remaining),
+        )
+        conv.requests += 1
+        try:
+            reply = backend.complete(request)
+        except ResponseFormatRejected as exc:
+            modes.reject(mode, str(exc))
+            continue
+        except (AuthError, ModelNotFound):
+            raise
+        except TransientProviderError as exc:
+            failure = _wait_before_retry(
+                exc,
+                conv=conv,
+                settings=settings,
+                policy=policy,
+                gate=gate,
+                deadline=deadline,
+                clock=clock,
+                sleep=sleep,
+                jitter=jitter,
+            )
+            if failure is not None:
+                return conv.outcome(kind=_transient_kind(exc), message=failure)
+            continue
+        except BadRequest as exc:
+            return conv.outcome(kind="bad-request", message=str(exc))
+        except DeadlineExceeded as exc:
+            return conv.outcome(kind="deadline", message=str(exc))
+
+        conv.add_usage(reply)
+        if reply.refusal:
+            return conv.outcome(kind="refusal", message=f"the model refused: {reply.refusal[:500]}")
+        if reply.finish_reason == "content_filter":
+            # Not a response-format problem, even though the content is usually empty.
+            return conv.outcome(
+                kind="refusal", message="the provider's content filter stopped the answer"
+            )
+        if reply.finish_reason == "length":
+            if conv.reasked_length:
+                return conv.outcome(
+                    kind="length",
+                    message="the answer was cut off at the token limit twice",
+                )
+            conv.reasked_length = True
+            conv.messages += (length_placeholder(), fewer_findings_message(FEWER_FINDINGS))
+            if conv.max_tokens is not None:
+                raised = conv.max_tokens * 2
+                if max_tokens_ceiling is not None:
+                    raised = min(raised, max_tokens_ceiling)
+                conv.max_tokens = max(conv.max_tokens, raised)
+            continue
+        content = reply.content or ""
+        if not content.strip() and mode != "prompt":
+            # Seen on endpoints that accept a response_format they cannot honour (empty
+            # JSON mode): the mode does not work here, so the next one is tried.
+            modes.reject(mode, f"blank content in {mode} mode")
+            continue
+        try:
+            answer = parse_answer(content)
+        except InvalidModelOutput as exc:
+            if conv.reasked_invalid:
+                return conv.outcome(
+                    kind="invalid-output",
+                    message=f"the answer was invalid twice; last error: {exc}",
+                )
+            conv.reasked_invalid = True
+            echoed = content if len(content) <= _ECHO_MAX else content[:_ECHO_MAX] + " [...]"
+            conv.messages += (Message(role="assistant", content=echoed), reask_message(str(exc)))
+            continue
+        modes.accept(mode)
+        return conv.outcome(answer=answer)
+
+
+def _wait_before_retry(
+    exc: TransientProviderError,
+    *,
+    conv: _Conversation,
+    settings: Settings,
+    policy: RetryPolicy,
+    gate: RateGate,
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    jitter: Callable[[], float],
+) -> str | None:
+    """Wait for the next attempt; the reason to give up instead, or None to retry."""
+    if conv.retries >= settings.max_retries:
+        return f"{exc} (gave up after {conv.retries} retries)"
+    backoff = min(policy.max_delay, policy.base_delay * 2**conv.retries)
+    # Jitter spreads the workers that failed together so they do not retry together.
+    wait = exc.retry_after if exc.retry_after is not None else backoff * (0.5 + jitter() / 2)
+    if clock() + wait >= deadline:
+        return f"{exc} (the next attempt, in {wait:.1f}s, would start after the deadline)"
+    conv.retries += 1
+    if exc.retry_after is not None or exc.status == 429:
+        # The limit is the key's, not this worker's: hold every worker.
+        gate.pause_for(wait)
+    else:
+        sleep(wait)
+    return None

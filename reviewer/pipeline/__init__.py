@@ -1,0 +1,1 @@
+"""``run_review``: the stages wired into one plain function, its collaborators passed in."""

@@ -1,0 +1,74 @@
+"""A chunk's files -> the user-message text the model sees (see ARCHITECTURE.md).
+
+The code sits in a data envelope whose boundary carries a nonce derived from the content,
+so code under review cannot close the envelope. Lines carry their new-file number, which
+is what findings anchor on. Pure and deterministic: the cache keys on this text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from reviewer.core.values import ChunkFile, DiffLine, Hunk
+
+# Numbers are padded to at least four columns, so files under 10,000 lines render the same
+# whichever chunk they land in (the chunker's per-file token counts stay exact).
+MIN_NUMBER_WIDTH = 4
+NONCE_LEN = 12
+WHOLE_FILE_NOTE = "(whole file: every line is reviewable)"
+_MARKERS = {"add": "+", "del": "-", "ctx": " "}
+
+
+def render_chunk(files: Sequence[ChunkFile]) -> str:
+    width = number_width(files)
+    return envelope("".join(render_file(f, width) for f in files))
+
+
+def envelope(inner: str) -> str:
+    """Wrap ``inner`` (file blocks, each ending in a newline) in the nonce-fenced envelope."""
+    nonce = hashlib.sha256(inner.encode("utf-8", "surrogatepass")).hexdigest()[:NONCE_LEN]
+    return f"<<<REVIEW-DATA {nonce}>>>\n{inner}<<<END-REVIEW-DATA {nonce}>>>"
+
+
+def number_width(files: Iterable[ChunkFile]) -> int:
+    largest = max(
+        (ln.new_no for f in files for h in f.hunks for ln in h.lines if ln.new_no is not None),
+        default=0,
+    )
+    return max(MIN_NUMBER_WIDTH, len(str(largest)))
+
+
+def render_file(file: ChunkFile, width: int) -> str:
+    return render_file_header(file) + "".join(render_hunk(h, width) for h in file.hunks)
+
+
+def render_file_header(file: ChunkFile) -> str:
+    notes: list[str] = [file.status]
+    if file.old_path is not None and file.old_path != file.path:
+        verb = "copied" if file.status == "copied" else "renamed"
+        notes.append(f"{verb} from {_one_line(file.old_path)}")
+    if file.parts > 1:
+        notes.append(f"part {file.part}/{file.parts}")
+    whole = f" {WHOLE_FILE_NOTE}" if file.whole_file else ""
+    return f"=== FILE: {_one_line(file.path)} ({', '.join(notes)}){whole} ===\n"
+
+
+def render_hunk(hunk: Hunk, width: int) -> str:
+    return render_hunk_header(hunk) + "".join(render_line(ln, width) for ln in hunk.lines)
+
+
+def render_hunk_header(hunk: Hunk) -> str:
+    ranges = f"@@ -{hunk.old_start},{hunk.old_len} +{hunk.new_start},{hunk.new_len} @@"
+    header = _one_line(hunk.header.rstrip("\r"))
+    return f"{ranges} {header}\n" if header else f"{ranges}\n"
+
+
+def render_line(line: DiffLine, width: int) -> str:
+    number = "" if line.new_no is None else str(line.new_no)
+    return f"{number:>{width}} {_MARKERS[line.kind]} | {line.text.rstrip(chr(13))}\n"
+
+
+def _one_line(text: str) -> str:
+    # A newline in a path or hunk header would break the block structure the model reads.
+    return text.replace("\r", "\\r").replace("\n", "\\n")

@@ -1,0 +1,359 @@
+"""The git source: staged changes, ``base...head`` and ``old..head`` as a ``ChangeSet``.
+
+The only module that imports GitPython. Every change is ONE ``git diff`` (parsed by
+``reviewer.source.diffparse``) plus ONE ``git cat-file --batch-check`` for the new blob sizes.
+Git failures become ``GitError`` with git's own one-line reason, never a traceback.
+
+The process environment is inherited on purpose: inside a pre-commit hook git sets
+``GIT_INDEX_FILE`` to the index being committed, and that is what ``staged`` must read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import git
+
+from reviewer.core.errors import GitError, NotAGitRepository, UsageError
+from reviewer.core.values import ChangeSet, FileDiff, NotReviewed
+from reviewer.source.diffparse import ParsedDiff, parse_git_diff
+
+# Options pinned so that no user config changes the text we parse.
+_CONFIG = ("-c", "core.quotePath=true", "-c", "diff.suppressBlankEmpty=false")
+_DIFF_OPTIONS = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",  # a textconv driver would show us something other than the content
+    "--no-relative",
+    "-M",
+    "-C",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--submodule=short",
+    "--ignore-submodules=none",
+    "--full-index",  # full blob ids, so sizes can be looked up by id
+)
+EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def open_repo(start: str | Path) -> GitRepo:
+    """The work tree containing ``start`` (searching parent directories).
+
+    Relative paths later given to ``staged``/``range``/``changed_since`` are relative to
+    ``start`` (the user's working directory).
+    """
+    start_path = Path(start).expanduser()
+    try:
+        repo = git.Repo(start_path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise NotAGitRepository(f"not a git repository: {start_path}") from None
+    if repo.bare or repo.working_tree_dir is None:
+        repo.close()
+        raise NotAGitRepository(f"not a git work tree (bare repository): {start_path}")
+    cwd = start_path.resolve()
+    return GitRepo(repo, cwd.parent if cwd.is_file() else cwd)
+
+
+class GitRepo:
+    """A work tree and the questions the pipeline asks it."""
+
+    def __init__(self, repo: git.Repo, cwd: Path) -> None:
+        self._repo = repo
+        self._cwd = cwd
+        self._root = Path(str(repo.working_tree_dir)).resolve()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ changes
+
+    def staged(self, paths: Sequence[str] = (), context_lines: int = 3) -> ChangeSet:
+        """What ``git commit`` would record: the index against HEAD (the empty tree if none)."""
+        head = self.resolve("HEAD")
+        base = head if head is not None else self._empty_tree()
+        return self._changes(
+            "staged changes",
+            ["--cached", base],
+            paths=paths,
+            context_lines=context_lines,
+            size_rev="",  # ":path" is the path's blob in the index
+            base_sha=None,
+            head_sha=head,
+        )
+
+    def range(
+        self, base: str, head: str = "HEAD", paths: Sequence[str] = (), context_lines: int = 3
+    ) -> ChangeSet:
+        """``git diff base...head``: head against its merge base with base (GitHub's view)."""
+        base_sha, head_sha = self._require(base), self._require(head)
+        status, out, err = self._run(["merge-base", base_sha, head_sha])
+        if status == 1 and not out.strip():
+            raise GitError(self._no_merge_base(base, head))
+        if status != 0:
+            raise GitError(f"git merge-base failed: {_first_line(err)}")
+        merge_base = out.decode("ascii", errors="replace").split()[0]
+        return self._changes(
+            f"{base}...{head}",
+            [merge_base, head_sha],
+            paths=paths,
+            context_lines=context_lines,
+            size_rev=head_sha,
+            base_sha=merge_base,
+            head_sha=head_sha,
+        )
+
+    def changed_since(
+        self,
+        old_sha: str,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+    ) -> ChangeSet:
+        """``git diff old..head`` (two dots): what changed since an earlier review."""
+        old, head_sha = self._require(old_sha), self._require(head)
+        return self._changes(
+            f"{_short(old_sha)}..{head}",
+            [old, head_sha],
+            paths=paths,
+            context_lines=context_lines,
+            size_rev=head_sha,
+            base_sha=old,
+            head_sha=head_sha,
+        )
+
+    # ------------------------------------------------------------------ revisions
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit sha ``ref`` names, or None if it names no commit here."""
+        if not ref or ref.startswith("-") or "\n" in ref:
+            return None  # never let a ref be read as an option
+        status, out, _ = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"])
+        if status != 0:
+            return None
+        return out.decode("ascii", errors="replace").strip() or None
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether commit ``a`` is an ancestor of (or equal to) ``b``."""
+        sha_a, sha_b = self._require(a), self._require(b)
+        status, _, err = self._run(["merge-base", "--is-ancestor", sha_a, sha_b])
+        if status in (0, 1):
+            return status == 0
+        raise GitError(f"git merge-base failed: {_first_line(err)}")
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        status, out, _ = self._run(["merge-base", a, b])
+        return out.decode("ascii", errors="replace").strip() or None if status == 0 else None
+
+    def is_shallow(self) -> bool:
+        status, out, _ = self._run(["rev-parse", "--is-shallow-repository"])
+        return status == 0 and out.strip() == b"true"
+
+    def ensure_history(
+        self,
+        base: str,
+        head: str,
+        refspecs: Sequence[str],
+        remote: str = "origin",
+        depths: Sequence[int] = (50, 200, 1000),
+    ) -> None:
+        """Fetch what ``base...head`` needs from ``remote`` (CI checkouts are shallow and may
+        lack the base branch or the pull request's head commit).
+
+        ``refspecs`` name what to fetch (a commit sha, or a branch refspec). A shallow clone is
+        deepened step by step until a merge base exists, then unshallowed as a last resort. A
+        complete clone fetches the refspecs whole: ``--depth`` would make it shallow. Raises
+        ``GitError`` when a fetch fails, or when a commit or the merge base is still missing.
+        """
+
+        def ready() -> bool:
+            return (
+                self.resolve(base) is not None
+                and self.resolve(head) is not None
+                and self.merge_base(base, head) is not None
+            )
+
+        if ready():
+            return
+        if not self.is_shallow():
+            self._fetch(remote, refspecs)
+        else:
+            for depth in depths:
+                # --depth counts from the tips being fetched (one is missing); --deepen moves
+                # every shallow boundary back, which is what reaches a merge base.
+                flag = "--deepen" if self.resolve(base) and self.resolve(head) else "--depth"
+                self._fetch(remote, refspecs, f"{flag}={depth}")
+                if ready():
+                    return
+            if self.is_shallow():
+                self._fetch(remote, refspecs, "--unshallow")
+        for ref in (base, head):
+            if self.resolve(ref) is None:
+                raise GitError(f"unknown revision: {ref} (not found on {remote} either)")
+        if not ready():
+            raise GitError(self._no_merge_base(base, head))
+
+    def _fetch(self, remote: str, refspecs: Sequence[str], *options: str) -> None:
+        args = ["fetch", "--no-tags", "--quiet", *options, remote]
+        status, _, err = self._run([*args, *refspecs])
+        if status != 0:
+            raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
+
+    # ------------------------------------------------------------------ internals
+
+    def _changes(
+        self,
+        description: str,
+        revs: list[str],
+        *,
+        paths: Sequence[str],
+        context_lines: int,
+        size_rev: str,
+        base_sha: str | None,
+        head_sha: str | None,
+    ) -> ChangeSet:
+        if context_lines < 0:
+            raise UsageError(f"context lines must be >= 0, got {context_lines}")
+        pathspecs = self._pathspecs(paths)
+        args = ["diff", *_DIFF_OPTIONS, f"-U{context_lines}", *revs, "--", *pathspecs]
+        # Decoding with errors="replace" is local to the bad bytes, so a non-UTF-8 file
+        # only gets U+FFFD in its own lines; every other file is decoded exactly.
+        parsed = parse_git_diff(self._check(args).decode("utf-8", errors="replace"))
+        unmerged = tuple(
+            NotReviewed(path=p, reason="unreadable", detail="unmerged: resolve the conflict first")
+            for p in parsed.unmerged
+        )
+        return ChangeSet(
+            description=description,
+            files=self._with_sizes(parsed, size_rev),
+            not_reviewed=unmerged,
+            base_sha=base_sha,
+            head_sha=head_sha,
+            root=str(self._root),
+        )
+
+    def _with_sizes(self, parsed: ParsedDiff, size_rev: str) -> tuple[FileDiff, ...]:
+        """Fill ``FileDiff.size`` from one ``cat-file --batch-check`` for all files."""
+        queries: list[tuple[int, str]] = []
+        for idx, (diff, blob) in enumerate(zip(parsed.files, parsed.new_blobs, strict=True)):
+            if diff.status == "deleted" or diff.submodule:
+                continue  # no new blob here (a submodule's id is a commit of another repo)
+            spec = blob or f"{size_rev}:{diff.path}"
+            if "\n" not in spec:
+                queries.append((idx, spec))
+        if not queries:
+            return parsed.files
+        out = self._check(
+            ["cat-file", "--batch-check"], stdin="".join(f"{q}\n" for _, q in queries).encode()
+        )
+        sizes: dict[int, int] = {}
+        answers = out.decode("utf-8", errors="replace").split("\n")
+        for (idx, _), answer in zip(queries, answers, strict=False):
+            parts = answer.split(" ")
+            if len(parts) == 3 and parts[1] == "blob" and parts[2].isdigit():
+                sizes[idx] = int(parts[2])
+        return tuple(
+            diff.model_copy(update={"size": sizes[i]}) if i in sizes else diff
+            for i, diff in enumerate(parsed.files)
+        )
+
+    def _pathspecs(self, paths: Sequence[str]) -> list[str]:
+        """User paths (relative to the start directory) -> repo-rooted git pathspecs."""
+        specs: list[str] = []
+        for raw in paths:
+            full = Path(os.path.normpath(self._cwd / Path(raw).expanduser()))
+            # Resolve the directory only: a symlink the user names is reviewed as the link.
+            full = full.parent.resolve() / full.name if full.name else full.resolve()
+            if full == self._root:
+                specs.append(":/")
+                continue
+            try:
+                rel = full.relative_to(self._root)
+            except ValueError:
+                raise UsageError(f"path is outside the repository {self._root}: {raw}") from None
+            specs.append(f":(top){rel.as_posix()}")
+        return specs
+
+    def _require(self, ref: str) -> str:
+        sha = self.resolve(ref)
+        if sha is None:
+            raise GitError(f"unknown revision: {ref}")
+        return sha
+
+    def _empty_tree(self) -> str:
+        # Hashing an empty tree gives the right id for SHA-1 and SHA-256 repositories alike.
+        out = self._check(["hash-object", "-t", "tree", "--stdin"])
+        return out.decode("ascii", errors="replace").strip() or EMPTY_TREE_SHA1
+
+    def _no_merge_base(self, base: str, head: str) -> str:
+        status, out, _ = self._run(["rev-parse", "--is-shallow-repository"])
+        if status == 0 and out.strip() == b"true":
+            return (
+                f"no merge base between {base} and {head}: this is a shallow clone; "
+                "fetch more history (git fetch --deepen=200, or git fetch --unshallow)"
+            )
+        return f"no merge base between {base} and {head} (unrelated histories)"
+
+    def _check(self, args: list[str], stdin: bytes | None = None) -> bytes:
+        status, out, err = self._run(args, stdin=stdin)
+        if status != 0:
+            raise GitError(f"git {args[0]} failed: {_first_line(err)}")
+        return out
+
+    def _run(self, args: list[str], stdin: bytes | None = None) -> tuple[int, bytes, str]:
+        """Run git in the work tree; (exit status, stdout bytes, stderr text)."""
+        command = [str(self._repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git"), *_CONFIG, *args]
+        try:
+            if stdin is None:
+                return self._execute(command, None)
+            # GitPython hands ``istream`` to Popen, which needs a real file descriptor.
+            with tempfile.TemporaryFile() as feed:
+                feed.write(stdin)
+                feed.seek(0)
+                return self._execute(command, feed)
+        except git.GitCommandNotFound:
+            raise GitError("git was not found: install git or put it on PATH") from None
+
+    def _execute(self, command: list[str], istream: BinaryIO | None) -> tuple[int, bytes, str]:
+        status, out, err = self._repo.git.execute(
+            command,
+            istream=istream,
+            with_extended_output=True,
+            with_exceptions=False,
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+        )
+        return status, out, err
+
+
+def _first_line(stderr: str) -> str:
+    """Git's reason: the first ``fatal:``/``error:`` line, else the first non-empty one."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[0] if lines else "no error message"
+
+
+def _short(ref: str) -> str:
+    is_sha = len(ref) >= 40 and all(c in "0123456789abcdef" for c in ref)
+    return ref[:12] if is_sha else ref

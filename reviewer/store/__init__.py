@@ -1,0 +1,1 @@
+"""What outlives a run: the review cache (answers, response-format dialects, token counts)."""

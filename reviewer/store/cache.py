@@ -1,0 +1,280 @@
+"""A persistent cache of validated model answers, in SQLite from the standard library.
+
+Keys are hashes of everything that changes an answer (see ``reviewer.pipeline.review.cache_key``):
+endpoint URL, model, prompt version, temperature, system prompt and chunk text; never the key.
+Two hooks running at once share the file safely (WAL journal, busy timeout, one transaction
+per write). A corrupt or unwritable cache is reported once through ``warn`` and the review goes
+on without it.
+
+The same file keeps token counts by a hash of the counted text (``CountingTokenizer``), so a
+review served entirely from the cache never loads the tokenizer (~0.2 s), and the endpoint
+dialects ``reviewer.llm.conversation`` learned. Entries older than ``MAX_AGE_DAYS`` are
+pruned, at most once a day, by a run that wrote something.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from reviewer.llm.answer import ModelAnswer
+
+if TYPE_CHECKING:
+    from reviewer.prepare.tokens import Tokenizer
+
+FILE_NAME = "reviews.sqlite3"
+TOKENIZER_DIR = "tokenizer"  # reviewer.prepare.tokens keeps its parsed ranks files here
+MAX_AGE_DAYS = 30
+_DAY = 86_400.0
+_BUSY_TIMEOUT_S = 5.0  # how long a writer waits for another process's transaction
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers
+    (key TEXT PRIMARY KEY, answer TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS dialects
+    (endpoint TEXT PRIMARY KEY, mode TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS token_counts
+    (key TEXT PRIMARY KEY, tokens INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL);
+"""
+
+
+def default_cache_dir(environ: Mapping[str, str], platform: str = sys.platform) -> Path:
+    """The user's cache directory for reviewer, by platform convention."""
+    if platform == "win32":
+        base = environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "reviewer" / "Cache"
+    if platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "reviewer"
+    xdg = environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "reviewer"
+
+
+class ReviewCache:
+    """``get``/``put`` validated answers; ``get_mode``/``put_mode`` remember endpoint dialects.
+
+    Opened lazily on first use and shared by the worker threads (one connection, one lock).
+    ``close`` writes the buffered token counts, prunes old entries and closes the file.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        warn: Callable[[str], None],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._path = directory / FILE_NAME
+        self._warn = warn
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._disabled = False
+        self._wrote = False
+        self._counts: dict[str, int] = {}  # token counts to write on close
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def tokenizer_dir(self) -> Path:
+        """Where ``reviewer.prepare.tokens`` keeps its parsed ranks files, next to the answers."""
+        return self._path.parent / TOKENIZER_DIR
+
+    # ------------------------------------------------------------------ answers
+
+    def get(self, key: str) -> ModelAnswer | None:
+        row = self._read("SELECT answer FROM answers WHERE key = ?", (key,))
+        if row is None:
+            self.misses += 1
+            return None
+        try:
+            answer = ModelAnswer.model_validate_json(row[0])
+        except ValidationError:
+            self.misses += 1  # an entry from an incompatible version: ask again
+            return None
+        self.hits += 1
+        return answer
+
+    def put(self, key: str, answer: ModelAnswer) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO answers (key, answer, created) VALUES (?, ?, ?)",
+            (key, answer.model_dump_json(), self._clock()),
+        )
+
+    # ------------------------------------------------------------------ dialects
+
+    def get_mode(self, endpoint: str) -> str | None:
+        row = self._read("SELECT mode FROM dialects WHERE endpoint = ?", (endpoint,))
+        return str(row[0]) if row else None
+
+    def put_mode(self, endpoint: str, mode: str) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO dialects (endpoint, mode, created) VALUES (?, ?, ?)",
+            (endpoint, mode, self._clock()),
+        )
+
+    # ------------------------------------------------------------------ token counts
+
+    def get_count(self, key: str) -> int | None:
+        with self._lock:
+            if key in self._counts:
+                return self._counts[key]
+        row = self._read("SELECT tokens FROM token_counts WHERE key = ?", (key,))
+        return int(row[0]) if row else None
+
+    def put_count(self, key: str, tokens: int) -> None:
+        """Buffered: a first run counts thousands of texts; they are written in one go."""
+        with self._lock:
+            self._counts[key] = tokens
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        if counts:
+            now = self._clock()
+            self._write(
+                "INSERT OR REPLACE INTO token_counts (key, tokens, created) VALUES (?, ?, ?)",
+                [(key, tokens, now) for key, tokens in counts.items()],
+                many=True,
+            )
+        if self._wrote:
+            self._prune()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _prune(self) -> None:
+        now = self._clock()
+        row = self._read("SELECT value FROM meta WHERE name = 'pruned'", ())
+        if row is not None and now - float(row[0]) < _DAY:
+            return
+        cutoff = now - MAX_AGE_DAYS * _DAY
+        with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return
+            try:
+                with conn:  # one transaction
+                    for table in ("answers", "token_counts", "dialects"):
+                        conn.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,))  # noqa: S608 - fixed names
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta (name, value) VALUES ('pruned', ?)", (now,)
+                    )
+            except sqlite3.Error as exc:
+                self._disable(f"review cache unwritable at {self._path}: {exc}")
+
+    # ------------------------------------------------------------------ sqlite
+
+    def _connect(self) -> sqlite3.Connection | None:
+        """The connection (opened on first use), or None once the cache is disabled."""
+        if self._disabled:
+            return None
+        if self._conn is None:
+            conn: sqlite3.Connection | None = None
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+                # WAL: readers never block the other hook's writer, nor it them. NORMAL sync
+                # cannot corrupt a WAL database; a power cut may lose the last answers only.
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(SCHEMA)
+                conn.commit()
+            except (sqlite3.Error, OSError) as exc:
+                if conn is not None:
+                    conn.close()
+                self._disable(f"review cache unusable at {self._path}: {exc}")
+                return None
+            self._conn = conn
+        return self._conn
+
+    def _disable(self, message: str) -> None:
+        if not self._disabled:
+            self._disabled = True
+            self._warn(
+                f"{message}; continuing without the cache (review --clear-cache starts a new one)"
+            )
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return None
+            try:
+                row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+            except sqlite3.Error as exc:
+                self._disable(f"review cache unreadable at {self._path}: {exc}")
+                return None
+        return row
+
+    def _write(self, sql: str, params: object, *, many: bool = False) -> None:
+        with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return
+            try:
+                with conn:  # commits, or rolls back on error
+                    if many:
+                        conn.executemany(sql, params)  # type: ignore[arg-type]
+                    else:
+                        conn.execute(sql, params)  # type: ignore[arg-type]
+            except sqlite3.Error as exc:
+                self._disable(f"review cache unwritable at {self._path}: {exc}")
+                return
+            self._wrote = True
+
+
+class CountingTokenizer:
+    """A ``Tokenizer`` that asks the cache first and ``inner`` (loaded lazily) only on a miss.
+
+    ``namespace`` names the encoding: counts of one encoding are no answer for another.
+    """
+
+    def __init__(self, inner: Tokenizer, cache: ReviewCache, namespace: str) -> None:
+        self._inner = inner
+        self._cache = cache
+        self._namespace = namespace
+
+    def count(self, text: str) -> int:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        key = f"{self._namespace}:{digest}"
+        cached = self._cache.get_count(key)
+        if cached is not None:
+            return cached
+        tokens = self._inner.count(text)
+        self._cache.put_count(key, tokens)
+        return tokens
+
+
+def clear_cache(directory: Path) -> int:
+    """Delete the cache files (answers, token counts, tokenizer ranks); how many were removed."""
+    removed = 0
+    for suffix in ("", "-wal", "-shm"):
+        target = directory / (FILE_NAME + suffix)
+        try:
+            os.remove(target)
+            removed += 1
+        except FileNotFoundError:
+            continue
+    ranks = directory / TOKENIZER_DIR
+    if ranks.is_dir():
+        for entry in ranks.iterdir():
+            if entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
