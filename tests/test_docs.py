@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewer.cli import review
+from reviewer.cli.review import review
 from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_FINDINGS,
