@@ -13,7 +13,7 @@ from fake_openai import FakeOpenAI, Received, Reply, reply_json
 from gitrepo import commit, git, write
 
 from reviewer.llm.modelinfo import KNOWN_MODELS, estimate_cost, model_info
-from reviewer.pipeline.review import TYPICAL_ANSWER_TOKENS
+from reviewer.pipeline.plan import TYPICAL_ANSWER_TOKENS
 
 USAGE = {"prompt_tokens": 12_345, "completion_tokens": 678}
 

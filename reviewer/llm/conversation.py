@@ -186,6 +186,88 @@ def _transient_kind(exc: TransientProviderError) -> str:
     return "server-error"
 
 
+class _Attempts:
+    """What every attempt of one chunk shares: where to send, when to stop, how to wait."""
+
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        modes: ResponseModeState,
+        gate: RateGate,
+        settings: Settings,
+        deadline: float,
+        policy: RetryPolicy,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        jitter: Callable[[], float],
+    ) -> None:
+        self.backend = backend
+        self.modes = modes
+        self.gate = gate
+        self.settings = settings
+        self.deadline = deadline
+        self.policy = policy
+        self.clock = clock
+        self.sleep = sleep
+        self.jitter = jitter
+
+    def time_left(self, conv: _Conversation) -> float | ChunkOutcome:
+        """Seconds the next attempt may take, after the shared rate gate lets it through;
+        or why no attempt may start."""
+        if self.clock() >= self.deadline:
+            return conv.outcome(kind="deadline", message="the run's deadline passed")
+        if not self.gate.acquire(self.deadline):
+            return conv.outcome(
+                kind="rate-limited",
+                message="the provider's rate-limit pause outlasts the deadline",
+            )
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            return conv.outcome(kind="deadline", message="the run's deadline passed")
+        return remaining
+
+    def send(self, conv: _Conversation, request: ChatRequest) -> ChatReply | ChunkOutcome | None:
+        """The reply; or the chunk's failure; or None to go round again (a rejected response
+        mode, a transient failure waited out)."""
+        conv.requests += 1
+        try:
+            return self.backend.complete(request)
+        except ResponseFormatRejected as exc:
+            self.modes.reject(request.mode, str(exc))
+            return None
+        except (AuthError, ModelNotFound):
+            raise
+        except TransientProviderError as exc:
+            failure = self._wait_before_retry(exc, conv)
+            if failure is not None:
+                return conv.outcome(kind=_transient_kind(exc), message=failure)
+            return None
+        except BadRequest as exc:
+            return conv.outcome(kind="bad-request", message=str(exc))
+        except DeadlineExceeded as exc:
+            return conv.outcome(kind="deadline", message=str(exc))
+
+    def _wait_before_retry(self, exc: TransientProviderError, conv: _Conversation) -> str | None:
+        """Wait for the next attempt; the reason to give up instead, or None to retry."""
+        if conv.retries >= self.settings.max_retries:
+            return f"{exc} (gave up after {conv.retries} retries)"
+        backoff = min(self.policy.max_delay, self.policy.base_delay * 2**conv.retries)
+        # Jitter spreads the workers that failed together so they do not retry together.
+        wait = (
+            exc.retry_after if exc.retry_after is not None else backoff * (0.5 + self.jitter() / 2)
+        )
+        if self.clock() + wait >= self.deadline:
+            return f"{exc} (the next attempt, in {wait:.1f}s, would start after the deadline)"
+        conv.retries += 1
+        if exc.retry_after is not None or exc.status == 429:
+            # The limit is the key's, not this worker's: hold every worker.
+            self.gate.pause_for(wait)
+        else:
+            self.sleep(wait)
+        return None
+
+
 def review_chunk(
     user_text: str,
     system_for: Callable[[ResponseMode], str],
@@ -205,10 +287,21 @@ def review_chunk(
 ) -> ChunkOutcome:
     """Review one chunk. ``deadline`` is a ``clock()`` time; no request starts after it.
 
-    ``grammar_schema`` (``reviewer.llm.answer.grammar_json_schema``) replaces the strict schema in
-    ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
+    ``grammar_schema`` (``reviewer.llm.answer.grammar_json_schema``) replaces the strict schema
+    in ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
     """
     conv = _Conversation(max_tokens)
+    attempts = _Attempts(
+        backend=backend,
+        modes=modes,
+        gate=gate,
+        settings=settings,
+        deadline=deadline,
+        policy=policy,
+        clock=clock,
+        sleep=sleep,
+        jitter=jitter,
+    )
     strict = strict_json_schema()
     schemas: dict[ResponseMode, dict[str, Any]] = {
         "json_schema": strict,
@@ -218,16 +311,9 @@ def review_chunk(
         mode = modes.current  # raises ResponseFormatRejected when none is left
         if mode != conv.mode:
             conv.restart(mode, system_for(mode), user_text)
-        if clock() >= deadline:
-            return conv.outcome(kind="deadline", message="the run's deadline passed")
-        if not gate.acquire(deadline):
-            return conv.outcome(
-                kind="rate-limited",
-                message="the provider's rate-limit pause outlasts the deadline",
-            )
-        remaining = deadline - clock()
-        if remaining <= 0:
-            return conv.outcome(kind="deadline", message="the run's deadline passed")
+        remaining = attempts.time_left(conv)
+        if isinstance(remaining, ChunkOutcome):
+            return remaining
         request = ChatRequest(
             messages=conv.messages,
             mode=mode,
@@ -236,102 +322,70 @@ def review_chunk(
             max_tokens=conv.max_tokens,
             timeout=min(settings.timeout, remaining),
         )
-        conv.requests += 1
-        try:
-            reply = backend.complete(request)
-        except ResponseFormatRejected as exc:
-            modes.reject(mode, str(exc))
+        reply = attempts.send(conv, request)
+        if reply is None:
             continue
-        except (AuthError, ModelNotFound):
-            raise
-        except TransientProviderError as exc:
-            failure = _wait_before_retry(
-                exc,
-                conv=conv,
-                settings=settings,
-                policy=policy,
-                gate=gate,
-                deadline=deadline,
-                clock=clock,
-                sleep=sleep,
-                jitter=jitter,
-            )
-            if failure is not None:
-                return conv.outcome(kind=_transient_kind(exc), message=failure)
-            continue
-        except BadRequest as exc:
-            return conv.outcome(kind="bad-request", message=str(exc))
-        except DeadlineExceeded as exc:
-            return conv.outcome(kind="deadline", message=str(exc))
-
-        conv.add_usage(reply)
-        if reply.refusal:
-            return conv.outcome(kind="refusal", message=f"the model refused: {reply.refusal[:500]}")
-        if reply.finish_reason == "content_filter":
-            # Not a response-format problem, even though the content is usually empty.
-            return conv.outcome(
-                kind="refusal", message="the provider's content filter stopped the answer"
-            )
-        if reply.finish_reason == "length":
-            if conv.reasked_length:
-                return conv.outcome(
-                    kind="length",
-                    message="the answer was cut off at the token limit twice",
-                )
-            conv.reasked_length = True
-            conv.messages += (length_placeholder(), fewer_findings_message(FEWER_FINDINGS))
-            if conv.max_tokens is not None:
-                raised = conv.max_tokens * 2
-                if max_tokens_ceiling is not None:
-                    raised = min(raised, max_tokens_ceiling)
-                conv.max_tokens = max(conv.max_tokens, raised)
-            continue
-        content = reply.content or ""
-        if not content.strip() and mode != "prompt":
-            # Seen on endpoints that accept a response_format they cannot honour (empty
-            # JSON mode): the mode does not work here, so the next one is tried.
-            modes.reject(mode, f"blank content in {mode} mode")
-            continue
-        try:
-            answer = parse_answer(content)
-        except InvalidModelOutput as exc:
-            if conv.reasked_invalid:
-                return conv.outcome(
-                    kind="invalid-output",
-                    message=f"the answer was invalid twice; last error: {exc}",
-                )
-            conv.reasked_invalid = True
-            echoed = content if len(content) <= _ECHO_MAX else content[:_ECHO_MAX] + " [...]"
-            conv.messages += (Message(role="assistant", content=echoed), reask_message(str(exc)))
-            continue
-        modes.accept(mode)
-        return conv.outcome(answer=answer)
+        if isinstance(reply, ChunkOutcome):
+            return reply
+        verdict = _read_reply(conv, reply, modes, max_tokens_ceiling)
+        if verdict is not None:
+            return verdict
 
 
-def _wait_before_retry(
-    exc: TransientProviderError,
-    *,
+def _read_reply(
     conv: _Conversation,
-    settings: Settings,
-    policy: RetryPolicy,
-    gate: RateGate,
-    deadline: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    jitter: Callable[[], float],
-) -> str | None:
-    """Wait for the next attempt; the reason to give up instead, or None to retry."""
-    if conv.retries >= settings.max_retries:
-        return f"{exc} (gave up after {conv.retries} retries)"
-    backoff = min(policy.max_delay, policy.base_delay * 2**conv.retries)
-    # Jitter spreads the workers that failed together so they do not retry together.
-    wait = exc.retry_after if exc.retry_after is not None else backoff * (0.5 + jitter() / 2)
-    if clock() + wait >= deadline:
-        return f"{exc} (the next attempt, in {wait:.1f}s, would start after the deadline)"
-    conv.retries += 1
-    if exc.retry_after is not None or exc.status == 429:
-        # The limit is the key's, not this worker's: hold every worker.
-        gate.pause_for(wait)
-    else:
-        sleep(wait)
+    reply: ChatReply,
+    modes: ResponseModeState,
+    max_tokens_ceiling: int | None,
+) -> ChunkOutcome | None:
+    """The chunk's outcome from ``reply``; or None after setting up the next attempt (a
+    re-ask for a cut-off or invalid answer, or the next response mode after a blank one)."""
+    mode = conv.mode
+    assert mode is not None
+    conv.add_usage(reply)
+    if reply.refusal:
+        return conv.outcome(kind="refusal", message=f"the model refused: {reply.refusal[:500]}")
+    if reply.finish_reason == "content_filter":
+        # Not a response-format problem, even though the content is usually empty.
+        return conv.outcome(
+            kind="refusal", message="the provider's content filter stopped the answer"
+        )
+    if reply.finish_reason == "length":
+        return _reask_cut_off(conv, max_tokens_ceiling)
+    content = reply.content or ""
+    if not content.strip() and mode != "prompt":
+        # Seen on endpoints that accept a response_format they cannot honour (empty
+        # JSON mode): the mode does not work here, so the next one is tried.
+        modes.reject(mode, f"blank content in {mode} mode")
+        return None
+    try:
+        answer = parse_answer(content)
+    except InvalidModelOutput as exc:
+        if conv.reasked_invalid:
+            return conv.outcome(
+                kind="invalid-output",
+                message=f"the answer was invalid twice; last error: {exc}",
+            )
+        conv.reasked_invalid = True
+        echoed = content if len(content) <= _ECHO_MAX else content[:_ECHO_MAX] + " [...]"
+        conv.messages += (Message(role="assistant", content=echoed), reask_message(str(exc)))
+        return None
+    modes.accept(mode)
+    return conv.outcome(answer=answer)
+
+
+def _reask_cut_off(conv: _Conversation, max_tokens_ceiling: int | None) -> ChunkOutcome | None:
+    """Once: ask for fewer findings with a larger answer budget. Twice: the chunk fails."""
+    if conv.reasked_length:
+        return conv.outcome(
+            kind="length",
+            message="the answer was cut off at the token limit twice",
+        )
+    conv.reasked_length = True
+    conv.messages += (length_placeholder(), fewer_findings_message(FEWER_FINDINGS))
+    if conv.max_tokens is not None:
+        raised = conv.max_tokens * 2
+        if max_tokens_ceiling is not None:
+            raised = min(raised, max_tokens_ceiling)
+        conv.max_tokens = max(conv.max_tokens, raised)
     return None

@@ -1,0 +1,70 @@
+"""Which changes an invocation asks for: staged, base...head, the commits being pushed, or
+whole files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewer.core.errors import NotAGitRepository, UsageError
+from reviewer.core.settings import Settings
+from reviewer.core.values import ChangeSet
+
+if TYPE_CHECKING:
+    from reviewer.source.git import GitRepo
+
+
+ZERO_SHA = "0" * 40
+
+
+def collect(options: Mapping[str, Any], settings: Settings, cwd: Path) -> ChangeSet:
+    """The changes this invocation asks for: staged, base...head, pushed commits, whole files."""
+    paths: tuple[str, ...] = tuple(options["paths"])
+    base, head, staged = options["base"], options["head"], options["staged"]
+    if head and not base:
+        raise UsageError("--head needs --base")
+    if base and staged:
+        raise UsageError("--staged and --base cannot be combined")
+    if options["hook"] == "pre-push":
+        return _pushed(settings, cwd, paths)
+    if base or staged or not paths or options["hook"]:
+        with open_git(cwd) as repo:
+            if base:
+                return repo.range(base, head or "HEAD", paths, context_lines=settings.context_lines)
+            return repo.staged(paths, context_lines=settings.context_lines)
+    from reviewer.source.paths import read_paths
+
+    return read_paths(paths, cwd, settings.max_file_bytes)
+
+
+def open_git(cwd: Path) -> GitRepo:
+    from reviewer.source.git import open_repo
+
+    try:
+        return open_repo(cwd)
+    except NotAGitRepository as exc:
+        raise NotAGitRepository(
+            f"{exc}; to review files outside git, name them: review path/to/file.py"
+        ) from exc
+
+
+def _pushed(settings: Settings, cwd: Path, paths: tuple[str, ...]) -> ChangeSet:
+    """pre-push: the commits being pushed, from pre-commit's PRE_COMMIT_FROM/TO_REF."""
+    from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or os.environ.get("PRE_COMMIT_SOURCE")
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF") or os.environ.get("PRE_COMMIT_ORIGIN") or "HEAD"
+    lines = settings.context_lines
+    with open_git(cwd) as repo:
+        if from_ref and from_ref != ZERO_SHA and repo.resolve(from_ref):
+            if repo.is_ancestor(from_ref, to_ref):
+                return repo.changed_since(from_ref, to_ref, paths, context_lines=lines)
+            return repo.range(from_ref, to_ref, paths, context_lines=lines)  # after a rewrite
+        # A new branch: what it adds over the remote's default branch, else its last commit.
+        for upstream in ("origin/HEAD", "origin/main", "origin/master"):
+            if repo.resolve(upstream) and repo.merge_base(upstream, to_ref):
+                return repo.range(upstream, to_ref, paths, context_lines=lines)
+        parent = f"{to_ref}~1"
+        if repo.resolve(parent):
+            return repo.changed_since(parent, to_ref, paths, context_lines=lines)
+        return repo.staged(paths, context_lines=lines)

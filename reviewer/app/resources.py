@@ -1,0 +1,60 @@
+"""The run's longer-lived helpers, built lazily: the review cache and the tokenizer (a fully
+cached review never loads the encoding; nothing to review opens no cache)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from reviewer.core.settings import Settings
+
+if TYPE_CHECKING:
+    from reviewer.prepare.tokens import Tokenizer
+    from reviewer.store.cache import ReviewCache
+
+
+class LazyTokenizer:
+    """Loads the encoding on the first count, so runs with nothing to review never pay for it."""
+
+    def __init__(self, model: str, cache_dir: Path | None = None) -> None:
+        self._model = model
+        self._cache_dir = cache_dir  # where the parsed ranks are kept (skips a ~0.2 s parse)
+        self._inner: Any = None
+
+    def count(self, text: str) -> int:
+        if self._inner is None:
+            from reviewer.prepare.tokens import load_tokenizer
+
+            self._inner = load_tokenizer(self._model, self._cache_dir)
+        return int(self._inner.count(text))
+
+
+def cache_dir(settings: Settings) -> Path:
+    from reviewer.store.cache import default_cache_dir
+
+    return Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
+
+
+def open_cache(settings: Settings) -> ReviewCache | None:
+    if not settings.cache:
+        return None
+    from reviewer.store.cache import ReviewCache
+
+    return ReviewCache(
+        cache_dir(settings), warn=lambda msg: click.echo(f"review: warning: {msg}", err=True)
+    )
+
+
+def tokenizer_for(model: str, cache: ReviewCache | None) -> Tokenizer:
+    """Counts from the cache first: a fully cached review never loads the encoding."""
+    if cache is None:
+        return LazyTokenizer(model)
+    from reviewer.prepare.tokens import encoding_name_for_model
+    from reviewer.store.cache import CountingTokenizer
+
+    return CountingTokenizer(
+        LazyTokenizer(model, cache.tokenizer_dir), cache, encoding_name_for_model(model)
+    )

@@ -1,0 +1,222 @@
+"""The plan of a review: chunks under the model's budget, each with its prompt, cache key and
+token count, what the cache already answered, and what sending the rest would cost."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reviewer.core.errors import ConfigError, CostLimitExceeded
+from reviewer.core.globs import glob_matches
+from reviewer.core.settings import Settings
+from reviewer.core.values import Chunk, ChunkInfo, NotReviewed
+from reviewer.llm.answer import ModelAnswer, strict_json_schema
+from reviewer.llm.backend import ResponseMode
+from reviewer.llm.modelinfo import (
+    DEFAULT_CONTEXT_WINDOW,
+    DEFAULT_MAX_CHUNK_TOKENS,
+    DEFAULT_OUTPUT_RESERVE,
+    SAFETY_MARGIN,
+    estimate_cost,
+    model_info,
+)
+from reviewer.llm.prompt import system_prompt
+from reviewer.pipeline.ports import AnswerCache, Endpoint
+from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.render import render_chunk
+from reviewer.prepare.screen import Screened
+from reviewer.prepare.tokens import Tokenizer
+
+# Bump when the prompt or the answer schema changes: it is part of every cache key.
+PROMPT_VERSION = "1"
+# For the cost estimate before sending: a typical answer, capped by the reserve.
+TYPICAL_ANSWER_TOKENS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChunk:
+    """A chunk with everything sending it needs: the user message, the system prompt (for the
+    endpoint's first response mode), their cache key and the system prompt's token count."""
+
+    chunk: Chunk
+    text: str
+    system_tokens: int
+    key: str
+
+    @property
+    def tokens(self) -> int:
+        return self.chunk.tokens + self.system_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPlan:
+    chunks: tuple[PlannedChunk, ...]
+    over_budget: tuple[NotReviewed, ...]
+    reserve: int  # tokens reserved for each answer
+    window: int  # the model's context window
+    prices: tuple[float | None, float | None]  # USD per 1M tokens in, out
+    cached: dict[str, ModelAnswer]  # answers an earlier run gave, by chunk id
+
+    @property
+    def reviewed_paths(self) -> tuple[str, ...]:
+        return tuple(sorted({f.path for p in self.chunks for f in p.chunk.files}))
+
+    @property
+    def infos(self) -> tuple[ChunkInfo, ...]:
+        return tuple(
+            ChunkInfo(
+                index=p.chunk.index,
+                id=p.chunk.id,
+                paths=p.chunk.paths,
+                tokens=p.tokens,
+                changed_lines=p.chunk.changed_lines,
+            )
+            for p in self.chunks
+        )
+
+    @property
+    def to_send(self) -> tuple[PlannedChunk, ...]:
+        return tuple(p for p in self.chunks if p.chunk.id not in self.cached)
+
+    def estimate(self, chunks: Sequence[PlannedChunk]) -> tuple[int, float | None]:
+        """(input tokens, USD) for sending ``chunks``, with a typical answer for each."""
+        tokens_in = sum(p.tokens for p in chunks)
+        tokens_out = len(chunks) * min(self.reserve, TYPICAL_ANSWER_TOKENS)
+        return tokens_in, estimate_cost(tokens_in, tokens_out, *self.prices)
+
+
+def plan_review(
+    screened: Screened,
+    settings: Settings,
+    endpoint: Endpoint,
+    tokenizer: Tokenizer,
+) -> ReviewPlan:
+    """Chunk the screened files. With nothing to send, no count is needed: a hook run with
+    nothing staged never loads the tokenizer."""
+    window = context_window(settings, endpoint.model)
+    prices = model_prices(settings, endpoint.model)
+    if not screened.files:
+        return ReviewPlan((), (), 0, window, prices, {})
+    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
+    chunks, over_budget = make_chunks(screened.files, budget, tokenizer)
+    planned = tuple(_planned(c, settings, endpoint, tokenizer) for c in chunks)
+    return ReviewPlan(planned, over_budget, reserve, window, prices, {})
+
+
+def _planned(
+    chunk: Chunk, settings: Settings, endpoint: Endpoint, tokenizer: Tokenizer
+) -> PlannedChunk:
+    text = render_chunk(chunk.files)
+    system = system_for(settings, chunk.paths, endpoint.response_modes[0])
+    return PlannedChunk(
+        chunk=chunk,
+        text=text,
+        system_tokens=tokenizer.count(system),
+        key=cache_key(endpoint, settings, system, text),
+    )
+
+
+def with_cached_answers(plan: ReviewPlan, cache: AnswerCache | None) -> ReviewPlan:
+    """The plan with the answers an earlier run already gave (a dry run never looks)."""
+    if cache is None:
+        return plan
+    found: dict[str, ModelAnswer] = {}
+    for planned in plan.chunks:
+        answer = cache.get(planned.key)
+        if answer is not None:
+            found[planned.chunk.id] = answer
+    return dataclasses.replace(plan, cached=found)
+
+
+def enforce_cost_limit(plan: ReviewPlan, settings: Settings, model: str) -> None:
+    """Refuse before sending anything when what is left to send would cost more than allowed.
+    Only what will be sent counts: a re-run answered from the cache costs nothing."""
+    if settings.max_cost is None:
+        return
+    to_send = plan.to_send
+    _, cost = plan.estimate(to_send)
+    if to_send and cost is None:
+        raise CostLimitExceeded(
+            f"--max-cost is set but the price of model {model} is unknown; "
+            "set price-in/price-out in the config; nothing was sent"
+        )
+    if cost is not None and cost > settings.max_cost:
+        raise CostLimitExceeded(
+            f"estimated cost ${cost:.4f} exceeds --max-cost ${settings.max_cost:.4f}; "
+            "nothing was sent"
+        )
+
+
+def _paths_instructions(settings: Settings, paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (pi.glob, pi.instructions)
+        for pi in settings.path_instructions
+        if any(glob_matches(pi.glob, p) for p in paths)
+    )
+
+
+def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> str:
+    return system_prompt(
+        settings.language,
+        settings.instructions,
+        _paths_instructions(settings, paths),
+        mode,
+        strict_json_schema(),
+    )
+
+
+def context_window(settings: Settings, model: str) -> int:
+    info = model_info(model)
+    return settings.context_window or (info.context_window if info else DEFAULT_CONTEXT_WINDOW)
+
+
+def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[int, int]:
+    """(tokens a chunk's user message may take, tokens reserved for the answer)."""
+    info = model_info(model)
+    window = context_window(settings, model)
+    reserve = settings.max_output_tokens or (
+        info.output_reserve if info else DEFAULT_OUTPUT_RESERVE
+    )
+    # The largest system prompt any chunk can get: schema in the prompt, every path instruction.
+    largest = system_prompt(
+        settings.language,
+        settings.instructions,
+        tuple((pi.glob, pi.instructions) for pi in settings.path_instructions),
+        "prompt",
+        strict_json_schema(),
+    )
+    budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
+    budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)
+    if budget < 200:
+        raise ConfigError(
+            f"context window {window} is too small for model {model}: after the answer reserve "
+            f"({reserve}) and the system prompt only {budget} tokens are left for code; "
+            "raise --context-window or lower --max-output-tokens"
+        )
+    return budget, reserve
+
+
+def cache_key(endpoint: Endpoint, settings: Settings, system: str, user: str) -> str:
+    material = json.dumps(
+        [
+            PROMPT_VERSION,
+            endpoint.base_url,
+            endpoint.model,
+            settings.temperature,
+            system,
+            user,
+        ]
+    )
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def model_prices(settings: Settings, model: str) -> tuple[float | None, float | None]:
+    info = model_info(model)
+    price_in, price_out = settings.price_in, settings.price_out
+    if info is not None:
+        price_in = info.price_in if price_in is None else price_in
+        price_out = info.price_out if price_out is None else price_out
+    return price_in, price_out

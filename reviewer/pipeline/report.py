@@ -1,0 +1,136 @@
+"""The ``ReviewResult`` of a run: what was planned, what came back, and what it all cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reviewer import __version__
+from reviewer.core.values import ChangeSet, ChunkFailure, ReviewResult, Stats
+from reviewer.findings.aggregate import counts_by_severity
+from reviewer.findings.anchor import sanitize
+from reviewer.findings.collect import Collected
+from reviewer.findings.scoring import overall_score
+from reviewer.llm.conversation import ChunkOutcome
+from reviewer.llm.modelinfo import estimate_cost
+from reviewer.pipeline.execute import Executed
+from reviewer.pipeline.plan import ReviewPlan
+from reviewer.pipeline.ports import Endpoint
+from reviewer.prepare.screen import Screened
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What every result of one run says, whether or not anything was sent."""
+
+    changes: ChangeSet
+    endpoint: Endpoint
+    screened: Screened
+    plan: ReviewPlan
+
+    def unsent(self, dry_run: bool, duration: float) -> ReviewResult:
+        """A dry run, or nothing to send."""
+        summary = "Dry run: nothing was sent." if dry_run else combine_summaries([], 0, 0)
+        stats = Stats(**self._base_stats(), duration_s=round(duration, 3))
+        return self._result(score=10, summary=summary, stats=stats, dry_run=dry_run)
+
+    def reviewed(self, executed: Executed, collected: Collected, duration: float) -> ReviewResult:
+        outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
+        failures = failures_of(self.plan, executed)
+        findings = collected.aggregated.findings
+        usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes)
+        usage_out = sum(o.usage.completion_tokens for o, _ in outcomes)
+        modes = [o.mode_used for o, _ in outcomes if o.mode_used]
+        stats = Stats(
+            **self._base_stats(),
+            chunks_failed=len(failures),
+            chunks_cached=sum(from_cache for _, from_cache in outcomes),
+            requests=sum(o.requests for o, _ in outcomes),
+            retries=sum(o.retries for o, _ in outcomes),
+            tokens_in=usage_in,
+            tokens_out=usage_out,
+            cost_usd=estimate_cost(usage_in, usage_out, *self.plan.prices),
+            duration_s=round(duration, 3),
+            findings_total=len(findings),
+            findings_by_severity=counts_by_severity(findings),
+            discarded_findings=collected.discarded,
+            clamped_findings=collected.clamped,
+            duplicate_findings=collected.aggregated.duplicates,
+            filtered_findings=collected.aggregated.filtered,
+            response_format=modes[-1] if modes else None,
+        )
+        summaries = [o.answer.summary for o, _ in outcomes if o.answer is not None]
+        return self._result(
+            score=overall_score(findings),
+            summary=combine_summaries(summaries, len(self.plan.reviewed_paths), len(failures)),
+            findings=findings,
+            failures=failures,
+            stats=stats,
+            warnings=executed.warnings,
+        )
+
+    @property
+    def not_reviewed(self) -> tuple[Any, ...]:
+        return (*self.changes.not_reviewed, *self.screened.not_reviewed, *self.plan.over_budget)
+
+    def _base_stats(self) -> dict[str, Any]:
+        est_in, est_cost = self.plan.estimate(self.plan.chunks)
+        return {
+            "files_total": len(self.changes.files) + len(self.changes.not_reviewed),
+            "files_reviewed": len(self.plan.reviewed_paths),
+            "files_not_reviewed": len({n.path for n in self.not_reviewed}),
+            "chunks": len(self.plan.chunks),
+            "estimated_tokens_in": est_in,
+            "estimated_cost_usd": est_cost,
+            "redactions": self.screened.redactions,
+        }
+
+    def _result(self, **fields: object) -> ReviewResult:
+        return ReviewResult.model_validate(
+            {
+                "tool_version": __version__,
+                "source": self.changes.description,
+                "base_sha": self.changes.base_sha,
+                "head_sha": self.changes.head_sha,
+                "model": self.endpoint.model,
+                "provider": self.endpoint.provider,
+                "not_reviewed": self.not_reviewed,
+                "reviewed_paths": self.plan.reviewed_paths,
+                "chunks": self.plan.infos,
+                **fields,
+            }
+        )
+
+
+def failures_of(plan: ReviewPlan, executed: Executed) -> tuple[ChunkFailure, ...]:
+    failures: list[ChunkFailure] = []
+    for planned in plan.chunks:
+        outcome: ChunkOutcome = executed.outcomes[planned.chunk.id][0]
+        if outcome.answer is None:
+            chunk = planned.chunk
+            failures.append(
+                ChunkFailure(
+                    chunk_id=chunk.id,
+                    index=chunk.index,
+                    paths=chunk.paths,
+                    lines=chunk.changed_lines,
+                    kind=outcome.failure_kind or "failed",
+                    message=sanitize(outcome.failure_message or "the chunk could not be reviewed"),
+                )
+            )
+    return tuple(failures)
+
+
+def combine_summaries(summaries: Sequence[str], files: int, failed: int) -> str:
+    # Model text, like a finding's: no control characters or bidi overrides in any output.
+    parts = list(dict.fromkeys(sanitize(s).strip() for s in summaries if s and s.strip()))
+    text = "\n".join(parts)
+    if len(text) > 2000:
+        text = text[:1999] + "…"
+    if failed:
+        note = f"Review incomplete: {failed} chunk(s) failed."
+        text = f"{note}\n{text}" if text else note
+    if not text:
+        text = f"Reviewed {files} file(s)." if files else "Nothing to review."
+    return text
