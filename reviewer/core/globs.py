@@ -8,6 +8,7 @@ pattern that matches a directory matches everything under it. ``!`` negation is 
 
 from __future__ import annotations
 
+import functools
 import re
 
 
@@ -16,6 +17,7 @@ def glob_matches(pattern: str, path: str) -> bool:
     return compile_glob(pattern).fullmatch(path) is not None
 
 
+@functools.lru_cache(maxsize=1024)
 def compile_glob(pattern: str) -> re.Pattern[str]:
     """A .gitignore-style glob as a regex to ``fullmatch`` against repo-relative paths."""
     dir_only = pattern.endswith("/")
