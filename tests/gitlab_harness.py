@@ -11,6 +11,7 @@ predefined variables pointing at the fake GitLab, the key for the fake model.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,3 +220,39 @@ class Pipeline:
         before = len(self.llm.requests)
         result = run_cli("--gitlab-mr", *args, env=run_env)
         return PipelineRun(result, self.llm.requests[before:], checkout)
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certificates(d: Path) -> dict[str, Path]:
+    """A private CA and a certificate for 127.0.0.1 signed by it in ``d``, as a self-managed
+    GitLab has (the openssl CLI; EC keys are quick to make)."""
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _openssl(
+        "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=Test GitLab CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext", "subjectKeyIdentifier=hash",
+        cwd=d,
+    )  # fmt: skip
+    _openssl(
+        "req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1", cwd=d
+    )
+    (d / "ext.cnf").write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n",
+        encoding="utf-8",
+    )
+    _openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
+        cwd=d,
+    )  # fmt: skip
+    return {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}

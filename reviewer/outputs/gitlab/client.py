@@ -242,11 +242,13 @@ def message_of(data: Any) -> str:
         return ""
     message = data.get("message")
     if isinstance(message, dict):
-        return "; ".join(
-            f"{k} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in message.items()
-        )
+        return "; ".join(f"{k} {_joined(v)}" for k, v in message.items())
     if message:
         return str(message)
     error = data.get("error")
     description = data.get("error_description")
     return ": ".join(str(x) for x in (error, description) if x)
+
+
+def _joined(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
