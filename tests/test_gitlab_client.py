@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fake_gitlab import FakeGitLab, diff_rows, gitlab_line_code
 from gitlab_harness import make_certificates
+from test_github_client import Clock  # injected time: sleep records and advances
 
 from reviewer.core.errors import ConfigError, GitLabError
 from reviewer.outputs.gitlab.client import GitLabClient, message_of
@@ -21,19 +22,6 @@ from reviewer.outputs.gitlab.context import ssl_context
 def gl() -> Iterator[FakeGitLab]:
     with FakeGitLab() as fake:
         yield fake
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_700_000_000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-    def now(self) -> float:
-        return self.t
 
 
 def client_for(gl: FakeGitLab, clock: Clock, **kw: Any) -> GitLabClient:

@@ -153,6 +153,8 @@ def test_a_rerun_of_the_same_head_posts_nothing_and_edits_the_summary(
     pipeline: Pipeline, mr: MergeRequestRepo, gl: FakeGitLab
 ) -> None:
     pushed_mr(mr)
+    for i in range(120):  # a busy MR: our threads and note are on the second page (X-Next-Page)
+        gl.add_note(f"comment {i}", system=i % 2 == 0)
     pipeline()
     note_id = summary(gl)["id"]
 
@@ -167,6 +169,7 @@ def test_a_rerun_of_the_same_head_posts_nothing_and_edits_the_summary(
     assert summary(gl)["id"] == note_id
     assert "4 findings already in a thread; not repeated." in summary(gl)["body"]
     assert "0 thread(s) posted, 4 already there" in run.err
+    assert {r.query.get("page") for r in gl.calls("GET", r"/discussions$")} == {"1", "2"}
 
 
 def test_a_new_push_resolves_fixed_threads_and_leaves_peoples_decisions_alone(
