@@ -79,11 +79,15 @@ def _isolated_env(
 ) -> None:
     """No developer setting leaks into a test: keys, REVIEWER_*, caches, git config, colour."""
     for key in list(os.environ):
-        if key.startswith(("REVIEWER_", "OPENAI_", "GITHUB_")) or key.endswith("_API_KEY"):
+        if key.startswith(("REVIEWER_", "OPENAI_", "GITHUB_", "GITLAB_", "CI_")) or key.endswith(
+            "_API_KEY"
+        ):
             monkeypatch.delenv(key)
     scrub_git_env(monkeypatch)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("NO_COLOR", raising=False)
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):  # a CA bundle decides TLS tests
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

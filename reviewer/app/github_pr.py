@@ -1,13 +1,8 @@
 """``review --github-pr``: review a pull request in a GitHub Actions workflow and publish it.
 
-Reads the PR from the workflow's environment, makes sure a shallow checkout has the history
-``base...head`` needs, reviews only what changed since the last reviewed head when that head
-is still an ancestor (a full review after a force-push), and publishes one review plus one
-living summary comment.
-
-An incremental review covers ``last..head`` restricted to the files of the PR's diff: merging
-the base branch into the PR brings the base's changes into ``last..head``, and those are not
-the PR's to review.
+Reads the PR from the workflow's environment, reviews it (``reviewer.app.request_diff``: the
+history a shallow checkout lacks, incremental reviews since the last reviewed head) and
+publishes one review plus one living summary comment.
 
 ``REVIEWER_GITHUB_WRITE_INTERVAL`` (seconds, default 1) spaces GitHub writes; GitHub asks for
 one second against its secondary rate limits, a GitHub Enterprise Server may not need it.
@@ -51,45 +46,31 @@ class PullRequestRun:
                 "--github-pr needs a pull_request or pull_request_target workflow event "
                 "(GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN)"
             )
-        interval = _seconds(environ.get(WRITE_INTERVAL_ENV), DEFAULT_WRITE_INTERVAL)
+        interval = seconds_setting(environ, WRITE_INTERVAL_ENV, DEFAULT_WRITE_INTERVAL)
         return cls(ctx, GitHubClient.for_context(ctx, write_interval=interval))
 
     def collect(
         self, cwd: Path, settings: Settings, paths: tuple[str, ...], full: bool
     ) -> ChangeSet:
+        from reviewer.app.request_diff import collect_request
         from reviewer.outputs.github.publish import last_reviewed_head
-        from reviewer.source.git import open_repo
 
         ctx = self.ctx
-        lines = settings.context_lines
-        with open_repo(cwd) as repo:
-            repo.ensure_history(
-                ctx.base_sha,
+        collected = collect_request(
+            cwd,
+            settings,
+            paths,
+            base=ctx.base_sha,
+            head=ctx.head_sha,
+            refspecs=(
+                f"+refs/heads/{ctx.base_ref}:refs/remotes/origin/{ctx.base_ref}",
                 ctx.head_sha,
-                refspecs=(
-                    f"+refs/heads/{ctx.base_ref}:refs/remotes/origin/{ctx.base_ref}",
-                    ctx.head_sha,
-                ),
-            )
-            pr_diff = repo.range(ctx.base_sha, ctx.head_sha, paths, context_lines=lines)
-            self.pr_diff = pr_diff
-            last = None if full else last_reviewed_head(ctx, self.client)
-            if (
-                not last
-                or last == ctx.head_sha
-                or repo.resolve(last) is None
-                or not repo.is_ancestor(last, ctx.head_sha)
-            ):
-                return pr_diff  # first run, re-run, or the reviewed head was rewritten
-            self.incremental_base = last
-            since = repo.changed_since(last, ctx.head_sha, paths, context_lines=lines)
-        in_pr = {f.path for f in pr_diff.files} | {nr.path for nr in pr_diff.not_reviewed}
-        return since.model_copy(
-            update={
-                "files": tuple(f for f in since.files if f.path in in_pr),
-                "not_reviewed": tuple(nr for nr in since.not_reviewed if nr.path in in_pr),
-            }
+            ),
+            last_reviewed=None if full else lambda: last_reviewed_head(ctx, self.client),
         )
+        self.pr_diff = collected.request_diff
+        self.incremental_base = collected.incremental_base
+        return collected.changes
 
     def publish(self, result: ReviewResult, changes: ChangeSet, out: TextIO) -> str:
         from reviewer.outputs.github.publish import publish_review
@@ -115,7 +96,9 @@ class PullRequestRun:
         )
 
 
-def _seconds(raw: str | None, default: float) -> float:
+def seconds_setting(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds >= 0 from the environment variable ``name``."""
+    raw = environ.get(name)
     if raw is None or not raw.strip():
         return default
     try:
@@ -123,5 +106,5 @@ def _seconds(raw: str | None, default: float) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{WRITE_INTERVAL_ENV} must be a number of seconds >= 0, got {raw!r}")
+        raise ConfigError(f"{name} must be a number of seconds >= 0, got {raw!r}")
     return value

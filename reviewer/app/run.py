@@ -40,6 +40,7 @@ from reviewer.outputs import OutputSpec, get_reporter, parse_output_spec
 
 if TYPE_CHECKING:
     from reviewer.app.github_pr import PullRequestRun
+    from reviewer.app.gitlab_mr import MergeRequestRun
 
 
 def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> int:
@@ -132,11 +133,16 @@ def _review(
 ) -> int:
     key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
     dry_run = bool(options["dry_run"])
-    pr: PullRequestRun | None = None
+    pr: PullRequestRun | MergeRequestRun | None = None
+    if options["mr"] is not None and not options["gitlab_mr"]:
+        raise UsageError("--mr names the merge request for --gitlab-mr: add --gitlab-mr")
     if options["github_pr"]:
         pr = _pull_request(endpoint, key, dry_run)
         if pr is None:
             return EXIT_OK  # a fork's PR without secrets: skipped with a notice
+        changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
+    elif options["gitlab_mr"]:
+        pr = _merge_request(options, endpoint, key, dry_run)
         changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
     else:
         changes = collect(options, settings, cwd)
@@ -185,6 +191,24 @@ def _pull_request(endpoint: Endpoint, key: str | None, dry_run: bool) -> PullReq
         f"(provider {endpoint.provider}); pass it from a repository secret "
         "(the GitHub Action's api-key input)"
     )
+
+
+def _merge_request(
+    options: Mapping[str, Any], endpoint: Endpoint, key: str | None, dry_run: bool
+) -> MergeRequestRun:
+    """The merge request to review. A missing API key fails before any GitLab or git work."""
+    from reviewer.app.gitlab_mr import merge_request_run
+
+    if options["github_pr"] or options["hook"] or options["staged"] or options["base"]:
+        raise UsageError(
+            "--gitlab-mr reviews the merge request: drop --github-pr/--hook/--staged/--base"
+        )
+    if endpoint.needs_key and not key and not dry_run:
+        raise AuthError(
+            f"no API key for the merge request: {endpoint.key_env} is empty (provider "
+            f"{endpoint.provider}); add it as a masked CI/CD variable"
+        )
+    return merge_request_run({**options, "comment": options["comment"] and not dry_run})
 
 
 def _run_pipeline(

@@ -218,7 +218,7 @@ OUTPUT: list[click.Parameter] = [
         ["-o", "--output", "outputs"],
         multiple=True,
         metavar="FORMAT[=PATH]",
-        help="terminal, json, sarif, github (repeatable; default terminal on stdout).",
+        help="terminal, json, sarif, github, codequality (repeatable; default terminal on stdout).",
     ),
     click.Option(
         ["--dry-run"],
@@ -256,12 +256,47 @@ MODES: list[click.Parameter] = [
         ["--comment/--no-comment"],
         envvar=_env("comment"),
         default=True,
-        help="With --github-pr: post inline comments and the summary (default on).",
+        help="With --github-pr or --gitlab-mr: post inline comments and the summary (default on).",
     ),
     click.Option(
         ["--full"],
         is_flag=True,
-        help="With --github-pr: review the whole PR, not only new commits.",
+        help="With --github-pr or --gitlab-mr: review the whole PR/MR, not only new commits.",
+    ),
+    click.Option(
+        ["--gitlab-mr"],
+        envvar=_env("gitlab_mr"),
+        is_flag=True,
+        help="Review the merge request of this GitLab CI pipeline (or --mr) and publish the "
+        "review on it.",
+    ),
+    click.Option(
+        ["--gitlab-url"],
+        envvar=_env("gitlab_url"),
+        metavar="URL",
+        help="With --gitlab-mr: the GitLab instance (default: CI_API_V4_URL).",
+    ),
+    click.Option(
+        ["--gitlab-project"],
+        envvar=_env("gitlab_project"),
+        metavar="ID|PATH",
+        help="With --gitlab-mr: the project, by id or group/project path (default: the "
+        "pipeline's).",
+    ),
+    click.Option(
+        ["--mr"],
+        envvar=_env("mr"),
+        type=click.IntRange(min=1),
+        metavar="IID",
+        help="With --gitlab-mr: the merge request's number (default: CI_MERGE_REQUEST_IID).",
+    ),
+    click.Option(
+        ["--gitlab-ca-file"],
+        envvar=_env("gitlab_ca_file"),
+        type=click.Path(dir_okay=False, path_type=str),
+        metavar="PEM",
+        help="With --gitlab-mr: a CA certificate to trust, for a self-managed instance "
+        "(also REQUESTS_CA_BUNDLE, SSL_CERT_FILE).",
     ),
 ]
 

@@ -18,6 +18,7 @@ the exit code the CLI turns it into (``reviewer.cli`` is the only place that doe
     │   ├── BadRequest                other 4xx
     │   └── DeadlineExceeded          the run's deadline passed
     ├── GitHubError (3)           a GitHub API call failed
+    ├── GitLabError (3)           a GitLab API call failed (token, MR, TLS, refused write)
     └── CostLimitExceeded (3)     the estimated cost is above --max-cost; nothing was sent
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage/config error,
@@ -114,6 +115,14 @@ class GitHubError(ReviewerError):
         super().__init__(message)
         self.status = status
         self.errors = errors
+
+
+class GitLabError(ReviewerError):
+    """A GitLab API call failed. ``status`` is the HTTP status (None: no response)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CostLimitExceeded(ReviewerError):

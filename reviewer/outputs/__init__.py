@@ -12,6 +12,7 @@ from typing import Protocol
 
 from reviewer.core.errors import UsageError
 from reviewer.core.values import Frozen, ReviewResult
+from reviewer.outputs.codequality import CodeQualityReporter
 from reviewer.outputs.github_summary import GitHubReporter
 from reviewer.outputs.json_report import JsonReporter
 from reviewer.outputs.sarif import SarifReporter
@@ -32,6 +33,7 @@ REPORTERS: dict[str, Reporter] = {
     "json": JsonReporter(),
     "sarif": SarifReporter(),
     "github": GitHubReporter(),
+    "codequality": CodeQualityReporter(),
 }
 
 STDOUT = "-"

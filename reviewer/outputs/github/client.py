@@ -22,38 +22,24 @@ Behaviour GitHub's REST docs ask of integrators, in one place:
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from reviewer import __version__
 from reviewer.core.errors import GitHubError
 from reviewer.outputs.github.event import PullRequestContext
 from reviewer.outputs.github.wire import IssueComment, ReviewComment
+from reviewer.outputs.httpjson import Response, build_opener, exchange
+from reviewer.outputs.httpjson import decode_body as _decode
 
 SECONDARY_LIMIT_WAIT = 60.0
 _RETRYABLE_5XX = frozenset({500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "PATCH", "DELETE", "PUT"})
 _WRITES = frozenset({"POST", "PATCH", "DELETE", "PUT"})
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: Mapping[str, str]  # lower-cased names
-    data: Any
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # urllib would resend the Authorization header to wherever a redirect points.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 class GitHubClient:
@@ -85,7 +71,7 @@ class GitHubClient:
         self._now = now
         self._write_lock = threading.Lock()
         self._last_write: float | None = None
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self._opener = build_opener()  # follows no redirect: the token stays here
 
     @classmethod
     def for_context(cls, ctx: PullRequestContext, **kwargs: Any) -> GitHubClient:
@@ -198,17 +184,7 @@ class GitHubClient:
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": f"reviewer/{__version__}",
         }
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
-        try:
-            with self._opener.open(req, timeout=self._timeout) as resp:
-                return resp.status, _lower(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as err:
-            with err:
-                return err.code, _lower(err.headers.items()), err.read()
+        return exchange(self._opener, method, url, headers, body, timeout=self._timeout)
 
     def _rate_limit_wait(
         self, status: int, headers: Mapping[str, str], data: Any, secondary_wait: float
@@ -256,19 +232,6 @@ class GitHubClient:
 
     def _shown(self, url: str) -> str:
         return urllib.parse.urlsplit(url[len(self._base) :]).path or "/"
-
-
-def _lower(items: Any) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in items}
-
-
-def _decode(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")[:200]
 
 
 def _message(data: Any) -> str:

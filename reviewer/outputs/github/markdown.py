@@ -236,9 +236,14 @@ def lines_label(start: int, end: int) -> str:
 
 
 def inline_body(
-    finding: Finding, *, with_suggestion: bool, shown: tuple[int, int] | None = None
+    finding: Finding,
+    *,
+    with_suggestion: bool,
+    shown: tuple[int, int] | None = None,
+    suggestion_info: str = "suggestion",
 ) -> str:
-    """The body of one inline comment. ``shown``: the lines it sits on when narrower."""
+    """The body of one inline comment. ``shown``: the lines it sits on when narrower.
+    ``suggestion_info``: the suggestion fence's info string (GitLab's names the lines)."""
     parts = [
         fingerprint_marker(finding.fingerprint),
         f"{_headline(finding)}",
@@ -254,7 +259,7 @@ def inline_body(
     if with_suggestion and finding.suggestion is not None:
         suggestion = finding.suggestion.removesuffix("\n")
         fence = fence_for(suggestion)
-        parts += ["", f"{fence}suggestion", suggestion, fence]
+        parts += ["", f"{fence}{suggestion_info}", suggestion, fence]
     parts += ["", _footer(finding)]
     return "\n".join(parts)
 

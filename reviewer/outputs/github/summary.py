@@ -45,10 +45,13 @@ def render_summary(
     notes: Sequence[str] = (),
     markers: bool = True,
     max_chars: int = MAX_BODY_CHARS,
+    host: str = "GitHub",
+    request: str = "PR",
 ) -> str:
     """The summary comment. Findings whose fingerprint has a link in ``inline_links`` are on the
     PR as inline comments (linked from the table); every other finding is written out in full
     under "Details", so nothing is lost. Rows are cut, worst kept, to fit ``max_chars``.
+    ``host``/``request`` name the forge in the text ("GitLab", "MR").
     """
     limit = len(result.findings)
     while True:
@@ -60,6 +63,7 @@ def render_summary(
             notes=notes,
             markers=markers,
             limit=limit,
+            wording=(host, request),
         )
         if len(text) <= max_chars or limit == 0:
             return text if len(text) <= max_chars else text[:max_chars]
@@ -75,6 +79,7 @@ def _render(
     notes: Sequence[str],
     markers: bool,
     limit: int,
+    wording: tuple[str, str] = ("GitHub", "PR"),
 ) -> str:
     out: list[str] = []
     if markers:
@@ -85,7 +90,7 @@ def _render(
             out.append(f"<!-- reviewer:head={head_sha} -->")
     out.append(f"## reviewer: {result.score}/10")
     out.append("")
-    out.append(_scope_line(result, head_sha, incremental_base))
+    out.append(_scope_line(result, head_sha, incremental_base, wording[1]))
     if not result.complete:
         out += ["", "> [!WARNING]", "> Incomplete review: some chunks failed (listed below)."]
     if result.summary.strip():
@@ -100,7 +105,7 @@ def _render(
             out.append(_finding_row(i, f, inline_links.get(safe_fingerprint(f.fingerprint))))
         hidden = len(result.findings) - len(shown)
         if hidden:
-            out += ["", f"…and {hidden} more findings, not shown to fit GitHub's size limit."]
+            out += ["", f"…and {hidden} more findings, not shown to fit {wording[0]}'s size limit."]
         details = [
             (i, f)
             for i, f in enumerate(shown, 1)
@@ -134,13 +139,15 @@ def _render(
     return "\n".join(out) + "\n"
 
 
-def _scope_line(result: ReviewResult, head_sha: str | None, incremental_base: str | None) -> str:
+def _scope_line(
+    result: ReviewResult, head_sha: str | None, incremental_base: str | None, request: str = "PR"
+) -> str:
     head = code_span(head_sha[:12]) if head_sha else code_span(result.source)
     scope = f"Reviewed {head}"
     if incremental_base:
         scope += (
             f" incrementally: only the changes since {code_span(incremental_base[:12])};"
-            " comments from earlier runs stay on the PR"
+            f" comments from earlier runs stay on the {request}"
         )
     return f"{scope} with {code_span(result.model)} ({sanitize(result.provider)})."
 
