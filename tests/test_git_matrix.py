@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Run, chunk_files, endpoint_env, run_cli
+from conftest import Run, chunk_files, endpoint_env, run_cli, sent_lines
 from fake_openai import FakeOpenAI
 from git_cases import Case, params, prepare
 from gitrepo import commit, git, make_repo, write
@@ -272,15 +272,6 @@ def test_outside_a_repository(
 # --------------------------------------------------------------------------- every new line
 
 
-def sent_lines(server: FakeOpenAI) -> dict[str, set[int]]:
-    """path -> every changed line number the model was sent, over all chunks and parts."""
-    sent: dict[str, set[int]] = {}
-    for request in server.requests:
-        for path, found in chunk_files(request).items():
-            sent.setdefault(path, set()).update(found)
-    return sent
-
-
 @pytest.mark.parametrize(("case", "mode"), params(fast_modes=1))
 def test_every_line_git_adds_reaches_the_model(
     repo: Path, llm: FakeOpenAI, case: Case, mode: str
@@ -304,4 +295,6 @@ def test_every_line_git_adds_reaches_the_model(
     assert r.run.code == 0, r.run.err
     skipped = {path: why for path, (why, _) in r.not_reviewed.items() if path in prepared.oracle}
     assert skipped == dict(case.skipped)
-    assert sent_lines(llm) == {p: s for p, s in prepared.oracle.items() if p not in skipped}
+    assert sent_lines(llm.requests) == {
+        p: s for p, s in prepared.oracle.items() if p not in skipped
+    }

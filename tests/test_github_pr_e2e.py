@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY, Run, chunk_files, clean_answer, finding_on_changes, run_cli
+from conftest import (
+    TEST_KEY,
+    Run,
+    chunk_files,
+    clean_answer,
+    finding_on_changes,
+    run_cli,
+    sent_lines,
+)
 from fake_github import HUMAN, FakeGitHub
 from fake_openai import FakeOpenAI, Received, Reply, reply_error, reply_json
 from git_oracle import added_lines
@@ -234,15 +242,6 @@ def comment_on(gh: FakeGitHub, path: str) -> dict[str, Any]:
     return found
 
 
-def sent_lines(run: ActionRun) -> dict[str, set[int]]:
-    """path -> the changed lines the model was sent in this run, over all its chunks."""
-    sent: dict[str, set[int]] = {}
-    for request in run.requests:
-        for path, lines in chunk_files(request).items():
-            sent.setdefault(path, set()).update(lines)
-    return sent
-
-
 def review_payloads(gh: FakeGitHub) -> list[Any]:
     return [r.body for r in gh.calls("POST", f"{gh.pr_path}/reviews")]
 
@@ -351,10 +350,10 @@ def test_a_copied_file_is_reviewed_whole_as_githubs_files_changed_shows_it(
     second = workflow()
 
     assert first.code == second.code == 0, first.run.err + second.run.err
-    assert sent_lines(first) == added_lines(pr.origin, f"{pr.base_sha}...{first_head}")
-    assert sent_lines(first)["a_copy.py"] == set(range(1, 21))
-    assert sent_lines(second) == added_lines(pr.origin, f"{first_head}..{pr.head_sha}")
-    assert sent_lines(second)["b_copy.py"] == set(range(1, 21))
+    assert sent_lines(first.requests) == added_lines(pr.origin, f"{pr.base_sha}...{first_head}")
+    assert sent_lines(first.requests)["a_copy.py"] == set(range(1, 21))
+    assert sent_lines(second.requests) == added_lines(pr.origin, f"{first_head}..{pr.head_sha}")
+    assert sent_lines(second.requests)["b_copy.py"] == set(range(1, 21))
     # GitHub took the comments: the copies' lines are in its diff
     assert comment_on(gh, "a_copy.py")["line"] == 7
     assert comment_on(gh, "b_copy.py")["line"] == 7

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY, Run, chunk_files, endpoint_env, finding_on_changes, run_cli
+from conftest import (
+    TEST_KEY,
+    Run,
+    chunk_files,
+    endpoint_env,
+    finding_on_changes,
+    run_cli,
+    sent_lines,
+)
 from fake_openai import FakeOpenAI
 from git_oracle import added_lines
 from gitrepo import commit, git, git_env, make_repo, write
@@ -45,14 +53,6 @@ def closed_port_url() -> str:
 
 def sent_paths(server: FakeOpenAI) -> set[str]:
     return {path for req in server.requests for path in chunk_files(req)}
-
-
-def sent_lines(server: FakeOpenAI) -> dict[str, set[int]]:
-    sent: dict[str, set[int]] = {}
-    for req in server.requests:
-        for path, found in chunk_files(req).items():
-            sent.setdefault(path, set()).update(found)
-    return sent
 
 
 def lines(prefix: str, n: int = 6) -> str:
@@ -182,7 +182,7 @@ def test_pre_push_of_a_repositorys_first_push_reviews_every_commit(
     empty_tree = git(repo, "hash-object", "-t", "tree", "/dev/null")
     run = hook(llm, "pre-push", env={"PRE_COMMIT_TO_REF": pushed["local"]})
     assert run.code == 0, run.err
-    assert sent_lines(llm) == added_lines(repo, empty_tree, pushed["local"])
+    assert sent_lines(llm.requests) == added_lines(repo, empty_tree, pushed["local"])
     assert sent_paths(llm) == {"a.py", "b.py", "c.py", "d.py"}
 
 
@@ -193,7 +193,7 @@ def test_pre_push_of_a_new_branch_reviews_the_commits_no_remote_has(
     env = {"PRE_COMMIT_FROM_REF": Z40, "PRE_COMMIT_TO_REF": pushed["local"]}
     run = hook(llm, "pre-push", env=env)
     assert run.code == 0, run.err
-    assert sent_lines(llm) == added_lines(repo, pushed["remote"], pushed["local"])
+    assert sent_lines(llm.requests) == added_lines(repo, pushed["remote"], pushed["local"])
     assert sent_paths(llm) == {"c.py", "d.py"}  # both commits, not only the last
 
 
