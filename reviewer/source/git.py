@@ -141,15 +141,7 @@ class GitRepo:
         if status != 0:
             raise GitError(f"git merge-base failed: {_first_line(err)}")
         merge_base = out.decode("ascii", errors="replace").split()[0]
-        return self._changes(
-            f"{base}...{head}",
-            [merge_base, head_sha],
-            paths=paths,
-            context_lines=context_lines,
-            size_rev=head_sha,
-            base_sha=merge_base,
-            head_sha=head_sha,
-        )
+        return self._between(f"{base}...{head}", merge_base, head_sha, paths, context_lines)
 
     def changed_since(
         self,
@@ -160,15 +152,7 @@ class GitRepo:
     ) -> ChangeSet:
         """``git diff old..head`` (two dots): what changed since an earlier review."""
         old, head_sha = self._require(old_sha), self._require(head)
-        return self._changes(
-            f"{_short(old_sha)}..{head}",
-            [old, head_sha],
-            paths=paths,
-            context_lines=context_lines,
-            size_rev=head_sha,
-            base_sha=old,
-            head_sha=head_sha,
-        )
+        return self._between(f"{_short(old_sha)}..{head}", old, head_sha, paths, context_lines)
 
     def unpushed(
         self, head: str = "HEAD", paths: Sequence[str] = (), context_lines: int = 3
@@ -182,15 +166,8 @@ class GitRepo:
         )
         new = out.decode("ascii", errors="replace").split()
         parent = self.resolve(f"{new[0]}^") if new else head_sha
-        return self._changes(
-            f"commits of {head} not on a remote",
-            [parent or self._empty_tree(), head_sha],
-            paths=paths,
-            context_lines=context_lines,
-            size_rev=head_sha,
-            base_sha=parent,
-            head_sha=head_sha,
-        )
+        description = f"commits of {head} not on a remote"
+        return self._between(description, parent, head_sha, paths, context_lines)
 
     # ------------------------------------------------------------------ revisions
 
@@ -270,6 +247,25 @@ class GitRepo:
             raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
 
     # ------------------------------------------------------------------ internals
+
+    def _between(
+        self,
+        description: str,
+        base_sha: str | None,
+        head_sha: str,
+        paths: Sequence[str],
+        context_lines: int,
+    ) -> ChangeSet:
+        """``git diff base head``; no base: from the empty tree (a history's first commit)."""
+        return self._changes(
+            description,
+            [base_sha or self._empty_tree(), head_sha],
+            paths=paths,
+            context_lines=context_lines,
+            size_rev=head_sha,
+            base_sha=base_sha,
+            head_sha=head_sha,
+        )
 
     def _changes(
         self,
