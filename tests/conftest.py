@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,15 @@ def chunk_files(req: Received) -> dict[str, list[int]]:
             lines = [int(n) for n in re.findall(r"^\s*(\d+)   \|", block, re.MULTILINE)] + lines
         result[match.group(1)] = sorted(lines)
     return result
+
+
+def sent_lines(requests: Iterable[Received]) -> dict[str, set[int]]:
+    """path -> every changed line number sent in ``requests``, over all chunks and parts."""
+    sent: dict[str, set[int]] = {}
+    for request in requests:
+        for path, found in chunk_files(request).items():
+            sent.setdefault(path, set()).update(found)
+    return sent
 
 
 def finding_on_changes(

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Run, chunk_files, endpoint_env, run_cli
+from conftest import Run, chunk_files, endpoint_env, run_cli, sent_lines
 from fake_openai import FakeOpenAI
+from git_cases import Case, params, prepare
 from gitrepo import commit, git, make_repo, write
 
 PY = "def f(x):\n    return x + 1\n"
@@ -136,8 +137,9 @@ def test_copy_with_edits(based: Path, llm: FakeOpenAI) -> None:
     git(based, "add", "-A")
     r = review(llm)
     assert r.run.code == 0, r.run.err
-    assert r.sent == {"orig.py": [21], "copy.py": [3]}
-    assert "=== FILE: copy.py (copied, copied from orig.py) ===" in "".join(r.users)
+    # git -C would call it a copy of orig.py and show line 3 only; all 20 lines are new here
+    assert r.sent == {"orig.py": [21], "copy.py": list(range(1, 21))}
+    assert "=== FILE: copy.py (added) ===" in "".join(r.users)
 
 
 def test_deletion_binary_submodule_and_mode_change(based: Path, llm: FakeOpenAI) -> None:
@@ -265,3 +267,34 @@ def test_outside_a_repository(
     (line,) = run.err.splitlines()
     assert line.startswith("review: error: not a git repository")
     assert "review path/to/file.py" in line
+
+
+# --------------------------------------------------------------------------- every new line
+
+
+@pytest.mark.parametrize(("case", "mode"), params(fast_modes=1))
+def test_every_line_git_adds_reaches_the_model(
+    repo: Path, llm: FakeOpenAI, case: Case, mode: str
+) -> None:
+    """``--staged``, ``--base`` and the pre-push hook send the model exactly the lines
+    ``git diff --no-renames`` marks added (a renamed file: its edits), whatever the user's
+    git config says (``git_cases``, ``git_oracle``)."""
+    prepared = prepare(repo, case, mode)
+    if mode == "staged":
+        r = review(llm, "--staged")
+    elif mode == "base":
+        r = review(llm, "--base", "main")
+    else:
+        assert prepared.head is not None
+        pushed = {"PRE_COMMIT_FROM_REF": prepared.main, "PRE_COMMIT_TO_REF": prepared.head}
+        run = run_cli(
+            "--hook", "pre-push", "-o", "json", "--fail-on", "never", "--no-cache",
+            env={**endpoint_env(llm), **pushed},
+        )  # fmt: skip
+        r = Reviewed(run, llm)
+    assert r.run.code == 0, r.run.err
+    skipped = {path: why for path, (why, _) in r.not_reviewed.items() if path in prepared.oracle}
+    assert skipped == dict(case.skipped)
+    assert sent_lines(llm.requests) == {
+        p: s for p, s in prepared.oracle.items() if p not in skipped
+    }

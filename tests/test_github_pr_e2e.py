@@ -18,9 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY, Run, chunk_files, clean_answer, finding_on_changes, run_cli
+from conftest import (
+    TEST_KEY,
+    Run,
+    chunk_files,
+    clean_answer,
+    finding_on_changes,
+    run_cli,
+    sent_lines,
+)
 from fake_github import HUMAN, FakeGitHub
-from fake_openai import FakeOpenAI, Received, Reply, reply_error
+from fake_openai import FakeOpenAI, Received, Reply, reply_error, reply_json
+from git_oracle import added_lines
 from gitrepo import commit, git, make_repo, write
 
 REPO = "octo/app"
@@ -305,6 +314,49 @@ def test_a_new_commit_is_reviewed_incrementally_and_the_summary_updated_in_place
     assert f"<!-- reviewer:head={pr.head_sha} -->" in summary["body"]
     assert f"only the changes since `{first_head[:12]}`" in summary["body"]
     assert comment_on(gh, "a.py")["line"] == 5  # the earlier comment stays
+
+
+def test_a_copied_file_is_reviewed_whole_as_githubs_files_changed_shows_it(
+    workflow: Workflow, pr: PullRequest, gh: FakeGitHub
+) -> None:
+    """``git diff -C`` pairs a copy with its (modified) source and shows only the lines that
+    differ; GitHub shows every line of the copy as added, and the review sees them all, on the
+    first run and incrementally. The planted line is identical to the source's."""
+    planted = "b_7 = 7"
+
+    def on_the_planted_line(req: Received) -> Reply:
+        findings = [
+            {
+                "path": path,
+                "start_line": 7,
+                "end_line": 7,
+                "severity": "medium",
+                "category": "bug",
+                "confidence": 0.9,
+                "title": "Copied bug",
+                "message": f"{planted} is wrong here too.",
+                "suggestion": None,
+            }
+            for path, lines in chunk_files(req).items()
+            if path.endswith("_copy.py") and 7 in lines
+        ]
+        return reply_json({"summary": "Reviewed.", "findings": findings})
+
+    workflow.llm.default = on_the_planted_line
+    pr.push({"a.py": numbered("a", 21), "a_copy.py": numbered("a", 20)})
+    first_head = pr.head_sha
+    first = workflow()
+    pr.push({"b.py": numbered("b", 21), "b_copy.py": numbered("b", 20)})
+    second = workflow()
+
+    assert first.code == second.code == 0, first.run.err + second.run.err
+    assert sent_lines(first.requests) == added_lines(pr.origin, f"{pr.base_sha}...{first_head}")
+    assert sent_lines(first.requests)["a_copy.py"] == set(range(1, 21))
+    assert sent_lines(second.requests) == added_lines(pr.origin, f"{first_head}..{pr.head_sha}")
+    assert sent_lines(second.requests)["b_copy.py"] == set(range(1, 21))
+    # GitHub took the comments: the copies' lines are in its diff
+    assert comment_on(gh, "a_copy.py")["line"] == 7
+    assert comment_on(gh, "b_copy.py")["line"] == 7
 
 
 def test_a_fixed_finding_loses_its_comment_but_humans_and_discussions_stay(

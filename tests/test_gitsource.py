@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
+from git_cases import Case, params, prepare
 from gitrepo import commit, git, make_repo, scrub_git_env, write
 
 from reviewer.core.errors import GitError, NotAGitRepository, UsageError
@@ -216,8 +217,9 @@ def test_rename_with_edits_copy_and_deletion(repo: Path) -> None:
         ("del", "line 20", 20, None),
         ("add", "line twenty", None, 20),
     ]
-    copied = files["app_copy.py"]
-    assert (copied.status, copied.old_path) == ("copied", "app.py")
+    copied = files["app_copy.py"]  # no copy detection: a new file, every line of it new
+    assert (copied.status, copied.old_path) == ("added", None)
+    assert [ln[0] for ln in lines(copied)] == ["add", "add", "add"]
     assert files["doomed.txt"].status == "deleted"
     assert files["doomed.txt"].size == 0
     assert lines(files["doomed.txt"]) == [("del", "bye", 1, None)]
@@ -507,3 +509,27 @@ def test_user_diff_config_does_not_change_what_we_parse(repo: Path) -> None:
         ("del", "after a blank line", 3, None),
         ("add", "after a blank line, edited", None, 3),
     ]
+
+
+# --------------------------------------------------------------------------- every new line
+
+
+@pytest.mark.parametrize(("case", "mode"), params(fast_modes=2))
+def test_every_line_git_adds_is_reviewable(tmp_path: Path, case: Case, mode: str) -> None:
+    repo = make_repo(tmp_path)
+    prepared = prepare(repo, case, mode)
+    with open_repo(repo) as source:
+        if mode == "staged":
+            changes = source.staged()
+        elif mode == "base":
+            changes = source.range("main", "feature")
+        else:
+            assert prepared.head is not None
+            changes = source.changed_since(prepared.main, prepared.head)
+    reviewable = {
+        f.path: {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "add"}
+        for f in changes.files
+    }
+    assert {path: found for path, found in reviewable.items() if found} == prepared.oracle
+    assert not [f.path for f in changes.files if f.status == "copied"]
+    assert len({f.path for f in changes.files}) == len(changes.files)  # one entry per path

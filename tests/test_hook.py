@@ -23,8 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY, Run, chunk_files, endpoint_env, finding_on_changes, run_cli
+from conftest import (
+    TEST_KEY,
+    Run,
+    chunk_files,
+    endpoint_env,
+    finding_on_changes,
+    run_cli,
+    sent_lines,
+)
 from fake_openai import FakeOpenAI
+from git_oracle import added_lines
 from gitrepo import commit, git, git_env, make_repo, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +172,29 @@ def test_pre_push_of_a_new_branch_reviews_what_it_adds_to_origin(
     run = hook(llm, "pre-push", env=env)
     assert run.code == 0, run.err
     assert sent_paths(llm) == {"c.py", "d.py"}
+
+
+def test_pre_push_of_a_repositorys_first_push_reviews_every_commit(
+    repo: Path, pushed: dict[str, str], llm: FakeOpenAI
+) -> None:
+    # No remote-tracking branch at all (pre-commit then sets no FROM_REF): all four commits
+    # are new to the remote, not only the last one.
+    empty_tree = git(repo, "hash-object", "-t", "tree", "/dev/null")
+    run = hook(llm, "pre-push", env={"PRE_COMMIT_TO_REF": pushed["local"]})
+    assert run.code == 0, run.err
+    assert sent_lines(llm.requests) == added_lines(repo, empty_tree, pushed["local"])
+    assert sent_paths(llm) == {"a.py", "b.py", "c.py", "d.py"}
+
+
+def test_pre_push_of_a_new_branch_reviews_the_commits_no_remote_has(
+    repo: Path, pushed: dict[str, str], llm: FakeOpenAI
+) -> None:
+    git(repo, "update-ref", "refs/remotes/origin/develop", pushed["remote"])  # not main
+    env = {"PRE_COMMIT_FROM_REF": Z40, "PRE_COMMIT_TO_REF": pushed["local"]}
+    run = hook(llm, "pre-push", env=env)
+    assert run.code == 0, run.err
+    assert sent_lines(llm.requests) == added_lines(repo, pushed["remote"], pushed["local"])
+    assert sent_paths(llm) == {"c.py", "d.py"}  # both commits, not only the last
 
 
 # --------------------------------------------------------------------------- real pre-commit

@@ -60,11 +60,9 @@ def _pushed(settings: Settings, cwd: Path, paths: tuple[str, ...]) -> ChangeSet:
             if repo.is_ancestor(from_ref, to_ref):
                 return repo.changed_since(from_ref, to_ref, paths, context_lines=lines)
             return repo.range(from_ref, to_ref, paths, context_lines=lines)  # after a rewrite
-        # A new branch: what it adds over the remote's default branch, else its last commit.
+        # A new branch: what it adds over the remote's default branch, else every commit no
+        # remote has (all of them on a repository's first push).
         for upstream in ("origin/HEAD", "origin/main", "origin/master"):
             if repo.resolve(upstream) and repo.merge_base(upstream, to_ref):
                 return repo.range(upstream, to_ref, paths, context_lines=lines)
-        parent = f"{to_ref}~1"
-        if repo.resolve(parent):
-            return repo.changed_since(parent, to_ref, paths, context_lines=lines)
-        return repo.staged(paths, context_lines=lines)
+        return repo.unpushed(to_ref, paths, context_lines=lines)

@@ -302,11 +302,7 @@ def review_chunk(
         sleep=sleep,
         jitter=jitter,
     )
-    strict = strict_json_schema()
-    schemas: dict[ResponseMode, dict[str, Any]] = {
-        "json_schema": strict,
-        "json_object_schema": grammar_schema or strict,
-    }
+    schemas = _schemas(grammar_schema)
     while True:
         mode = modes.current  # raises ResponseFormatRejected when none is left
         if mode != conv.mode:
@@ -330,6 +326,13 @@ def review_chunk(
         verdict = _read_reply(conv, reply, modes, max_tokens_ceiling)
         if verdict is not None:
             return verdict
+
+
+def _schemas(grammar_schema: dict[str, Any] | None) -> dict[ResponseMode, dict[str, Any]]:
+    """The schema each mode sends: the strict one, or the grammar one where the endpoint
+    compiles it into a decoding grammar; none in the other modes."""
+    strict = strict_json_schema()
+    return {"json_schema": strict, "json_object_schema": grammar_schema or strict}
 
 
 def _read_reply(

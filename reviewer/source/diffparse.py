@@ -1,9 +1,9 @@
 """Unified diff text -> ``FileDiff`` values. Pure: no I/O, no git.
 
-Reads what ``git diff --no-color --no-ext-diff -M -C --src-prefix=a/ --dst-prefix=b/ -U<n>
---submodule=short`` prints (new/deleted/renamed/copied files, mode changes, binary files,
-submodule pointers, C-quoted paths), and plain unified diffs (``--- a``/``+++ b`` without a
-``diff --git`` line, as ``difflib`` or GNU diff write them).
+Reads what ``git diff --no-color --no-ext-diff -M --src-prefix=a/ --dst-prefix=b/ -U<n>
+--submodule=short`` prints (new/deleted/renamed files, mode changes, binary files, submodule
+pointers, C-quoted paths; copies too, from patches made with ``-C``), and plain unified diffs
+(``--- a``/``+++ b`` without a ``diff --git`` line, as ``difflib`` or GNU diff write them).
 
 Conventions every later stage relies on:
 
@@ -284,9 +284,8 @@ class _Parser:
                 self._extended_header(line)
             self.i += 1
         self._start(None)
-        return ParsedDiff(
-            files=tuple(self.files), new_blobs=tuple(self.blobs), unmerged=tuple(self.unmerged)
-        )
+        files, blobs = _without_type_change_deletions(self.files, self.blobs)
+        return ParsedDiff(files=files, new_blobs=blobs, unmerged=tuple(self.unmerged))
 
     def _start(self, new: _File | None) -> None:
         if self.cur is not None:
@@ -379,3 +378,18 @@ class _Parser:
             header=header,
             lines=tuple(out),
         )
+
+
+def _without_type_change_deletions(
+    files: list[FileDiff], blobs: list[str | None]
+) -> tuple[tuple[FileDiff, ...], tuple[str | None, ...]]:
+    """Git shows a change of type (file <-> symlink or submodule) as the path's deletion plus
+    its addition. Only the addition is kept: the path was not deleted, and a "deleted" entry
+    beside the reviewed new file would say it was."""
+    added = {f.path for f in files if f.status == "added"}
+    kept = [
+        (f, blob)
+        for f, blob in zip(files, blobs, strict=True)
+        if not (f.status == "deleted" and f.path in added)
+    ]
+    return tuple(f for f, _ in kept), tuple(blob for _, blob in kept)

@@ -4,6 +4,10 @@ The only module that imports GitPython. Every change is ONE ``git diff`` (parsed
 ``reviewer.source.diffparse``) plus ONE ``git cat-file --batch-check`` for the new blob sizes.
 Git failures become ``GitError`` with git's own one-line reason, never a traceback.
 
+What is reviewable is what ``git diff --no-renames`` shows as added, except that a file git
+pairs as a rename (``-M``, its default 50% similarity) shows only its edits: the lines it kept
+were in the deleted source. Copies are new files, every line of them (GitHub's "Files changed").
+
 The process environment is inherited on purpose: inside a pre-commit hook git sets
 ``GIT_INDEX_FILE`` to the index being committed, and that is what ``staged`` must read.
 """
@@ -23,15 +27,40 @@ from reviewer.core.errors import GitError, NotAGitRepository, UsageError
 from reviewer.core.values import ChangeSet, FileDiff, NotReviewed
 from reviewer.source.diffparse import ParsedDiff, parse_git_diff
 
-# Options pinned so that no user config changes the text we parse.
-_CONFIG = ("-c", "core.quotePath=true", "-c", "diff.suppressBlankEmpty=false")
+# Options pinned so that no user config changes the text we parse or the lines it marks new:
+# the same change is reviewed the same way on every machine, as a pull request shows it.
+_CONFIG = (
+    "-c",
+    "core.quotePath=true",
+    "-c",
+    "diff.suppressBlankEmpty=false",
+    # Above this size git diffs a text file as "Binary files differ": a user's smaller value
+    # would hide every line of a large new file. 512m is git's default.
+    "-c",
+    "core.bigFileThreshold=512m",
+    # A user's global attributes (``*.py -diff``) would do the same; the repository's own
+    # .gitattributes still apply.
+    "-c",
+    f"core.attributesFile={os.devnull}",
+    # Past the limit git pairs no inexact renames; git's default, so that a user's value does
+    # not change which files are reviewed as renames.
+    "-c",
+    "diff.renameLimit=1000",
+)
 _DIFF_OPTIONS = (
     "--no-color",
     "--no-ext-diff",
     "--no-textconv",  # a textconv driver would show us something other than the content
     "--no-relative",
+    # Renames only, as a pull request shows them: a renamed file's unchanged lines were in the
+    # deleted source, so only its edits are new. No copy detection (-C, and diff.renames=copies,
+    # which -M overrides): a copy's lines identical to its source are new in the repository,
+    # and a copy diffed against its source would hide them from the review.
     "-M",
-    "-C",
+    # The algorithm and the sliding of added blocks decide which lines are marked added when
+    # several alignments are valid (diff.algorithm=patience marks moved code otherwise).
+    "--diff-algorithm=myers",
+    "--indent-heuristic",
     "--src-prefix=a/",
     "--dst-prefix=b/",
     "--submodule=short",
@@ -112,15 +141,7 @@ class GitRepo:
         if status != 0:
             raise GitError(f"git merge-base failed: {_first_line(err)}")
         merge_base = out.decode("ascii", errors="replace").split()[0]
-        return self._changes(
-            f"{base}...{head}",
-            [merge_base, head_sha],
-            paths=paths,
-            context_lines=context_lines,
-            size_rev=head_sha,
-            base_sha=merge_base,
-            head_sha=head_sha,
-        )
+        return self._between(f"{base}...{head}", merge_base, head_sha, paths, context_lines)
 
     def changed_since(
         self,
@@ -131,15 +152,22 @@ class GitRepo:
     ) -> ChangeSet:
         """``git diff old..head`` (two dots): what changed since an earlier review."""
         old, head_sha = self._require(old_sha), self._require(head)
-        return self._changes(
-            f"{_short(old_sha)}..{head}",
-            [old, head_sha],
-            paths=paths,
-            context_lines=context_lines,
-            size_rev=head_sha,
-            base_sha=old,
-            head_sha=head_sha,
+        return self._between(f"{_short(old_sha)}..{head}", old, head_sha, paths, context_lines)
+
+    def unpushed(
+        self, head: str = "HEAD", paths: Sequence[str] = (), context_lines: int = 3
+    ) -> ChangeSet:
+        """What ``head`` has that no remote-tracking branch has: from the parent of its oldest
+        commit not on a remote, or from the empty tree when its whole history is new (the first
+        push of a repository)."""
+        head_sha = self._require(head)
+        out = self._check(
+            ["rev-list", "--topo-order", "--reverse", head_sha, "--not", "--remotes", "--"]
         )
+        new = out.decode("ascii", errors="replace").split()
+        parent = self.resolve(f"{new[0]}^") if new else head_sha
+        description = f"commits of {head} not on a remote"
+        return self._between(description, parent, head_sha, paths, context_lines)
 
     # ------------------------------------------------------------------ revisions
 
@@ -219,6 +247,25 @@ class GitRepo:
             raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
 
     # ------------------------------------------------------------------ internals
+
+    def _between(
+        self,
+        description: str,
+        base_sha: str | None,
+        head_sha: str,
+        paths: Sequence[str],
+        context_lines: int,
+    ) -> ChangeSet:
+        """``git diff base head``; no base: from the empty tree (a history's first commit)."""
+        return self._changes(
+            description,
+            [base_sha or self._empty_tree(), head_sha],
+            paths=paths,
+            context_lines=context_lines,
+            size_rev=head_sha,
+            base_sha=base_sha,
+            head_sha=head_sha,
+        )
 
     def _changes(
         self,

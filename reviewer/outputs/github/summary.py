@@ -98,45 +98,60 @@ def _render(
     out += ["", _severity_table(result)]
     if notes:
         out += [""] + [f"- {note}" for note in notes]
-    shown = result.findings[:limit]
-    if shown:
-        out += ["", "### Findings", "", "| | Severity | Location | Finding |", "|---|---|---|---|"]
-        for i, f in enumerate(shown, 1):
-            out.append(_finding_row(i, f, inline_links.get(safe_fingerprint(f.fingerprint))))
-        hidden = len(result.findings) - len(shown)
-        if hidden:
-            out += ["", f"…and {hidden} more findings, not shown to fit {wording[0]}'s size limit."]
-        details = [
-            (i, f)
-            for i, f in enumerate(shown, 1)
-            if safe_fingerprint(f.fingerprint) not in inline_links
-        ]
-        if details:
-            title = (
-                "Details" if not inline_links else "Findings not on the diff (no inline comment)"
-            )
-            out += ["", f"### {title}"]
-            for i, f in details:
-                out += ["", _finding_details(i, f)]
-    if result.not_reviewed:
-        out += ["", "### Not reviewed", "", "| File | Reason | Detail |", "|---|---|---|"]
-        for nr in result.not_reviewed:
-            cells = (code_span(nr.path), nr.reason, sanitize(nr.detail))
-            out.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
-    if result.failures:
-        out += [
-            "",
-            "### Failed chunks",
-            "",
-            "| Chunk | Files | Lines | Error |",
-            "|---|---|---|---|",
-        ]
-        for fl in result.failures:
-            files = ", ".join(code_span(p) for p in fl.paths)
-            error = f"{fl.kind}: {sanitize(fl.message)}"
-            out.append(f"| {fl.index} | {table_cell(files)} | {fl.lines} | {table_cell(error)} |")
+    out += _findings_section(result, inline_links, limit, wording[0])
+    out += _not_reviewed_section(result)
+    out += _failures_section(result)
     out += ["", _cost_line(result)]
     return "\n".join(out) + "\n"
+
+
+def _findings_section(
+    result: ReviewResult, inline_links: Mapping[str, str], limit: int, host: str
+) -> list[str]:
+    shown = result.findings[:limit]
+    if not shown:
+        return []
+    out = ["", "### Findings", "", "| | Severity | Location | Finding |", "|---|---|---|---|"]
+    for i, f in enumerate(shown, 1):
+        out.append(_finding_row(i, f, inline_links.get(safe_fingerprint(f.fingerprint))))
+    hidden = len(result.findings) - len(shown)
+    if hidden:
+        out += ["", f"…and {hidden} more findings, not shown to fit {host}'s size limit."]
+    details = [
+        (i, f)
+        for i, f in enumerate(shown, 1)
+        if safe_fingerprint(f.fingerprint) not in inline_links
+    ]
+    if details:
+        title = "Details" if not inline_links else "Findings not on the diff (no inline comment)"
+        out += ["", f"### {title}"]
+        for i, f in details:
+            out += ["", _finding_details(i, f)]
+    return out
+
+
+def _not_reviewed_section(result: ReviewResult) -> list[str]:
+    if not result.not_reviewed:
+        return []
+    out = ["", "### Not reviewed", "", "| File | Reason | Detail |", "|---|---|---|"]
+    for nr in result.not_reviewed:
+        out.append(_row((code_span(nr.path), nr.reason, sanitize(nr.detail))))
+    return out
+
+
+def _failures_section(result: ReviewResult) -> list[str]:
+    if not result.failures:
+        return []
+    out = ["", "### Failed chunks", "", "| Chunk | Files | Lines | Error |", "|---|---|---|---|"]
+    for fl in result.failures:
+        files = ", ".join(code_span(p) for p in fl.paths)
+        error = f"{fl.kind}: {sanitize(fl.message)}"
+        out.append(_row((str(fl.index), files, str(fl.lines), error)))
+    return out
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(table_cell(c) for c in cells) + " |"
 
 
 def _scope_line(
@@ -173,8 +188,7 @@ def _finding_row(index: int, f: Finding, link: str | None) -> str:
     finding = f"**{sanitize(f.title)}** · {f.category} · {f.confidence:.0%}"
     if link is None:
         finding += " · details below"
-    cells = (str(index), f"{SEVERITY_ICON[f.severity]} {f.severity}", location, finding)
-    return "| " + " | ".join(table_cell(c) for c in cells) + " |"
+    return _row((str(index), f"{SEVERITY_ICON[f.severity]} {f.severity}", location, finding))
 
 
 def _finding_details(index: int, f: Finding) -> str:
