@@ -125,6 +125,11 @@ class OpenAIBackend:
             return self._reply(raw).model_copy(update={"rate_limits": limits})
         raise BadRequest(f"{self._base_url} kept rejecting the request's parameters")
 
+    def prepare(self) -> None:
+        """Import the SDK and build the client now, before any rate-limit slot is taken: a
+        request must reach the provider when its slot comes, not ~0.5 s later."""
+        self._get_client(importlib.import_module("openai"))
+
     def _get_client(self, sdk: ModuleType) -> openai.OpenAI:
         with self._lock:
             if self._client is None:

@@ -121,6 +121,9 @@ def execute_plan(
     remembered = cache.get_mode(mode_key) if cache else None
     modes = ResponseModeState(_modes_to_try(endpoint, remembered))
     gate = RateGate(clock=clock, sleep=sleep, shared=limiter)
+    prepare = getattr(backend, "prepare", None)  # optional: backends without setup lack it
+    if limiter is not None and callable(prepare):
+        prepare()
     send = Sender(settings, backend, modes, gate, plan, cache, clock, sleep, deadline)
     for planned, outcome in _run_concurrently(pending, send, settings.jobs, tally):
         outcomes[planned.chunk.id] = (outcome, False)
