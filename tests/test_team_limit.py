@@ -422,6 +422,7 @@ def test_a_spent_key_holds_the_next_process_until_the_reset(
     assert requests[1].at >= answered  # (it was not just the first one being slow)
 
 
+@pytest.mark.slow  # three processes one after another, paced by the headers
 def test_the_provider_limit_is_met_without_a_429_once_its_headers_are_known(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:

@@ -334,3 +334,46 @@ def test_the_hook_with_a_dead_redis_still_commits_quickly(
     assert run.code == 0, run.err
     assert "Traceback" not in run.err
     assert len(warnings_of(run)) == 1
+
+
+# --------------------------------------------------------------------------- start-up
+
+PROBE = """
+import sys
+sys.argv = ["review", *sys.argv[1:]]
+from reviewer.cli import main
+try:
+    main()
+finally:
+    sys.stderr.write("\\nPROBE redis=%s\\n" % ("redis" in sys.modules))
+"""
+
+
+def imports_redis(*args: str, cwd: Path, env: dict[str, str]) -> bool:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return "PROBE redis=True" in proc.stderr
+
+
+def test_without_a_cache_url_redis_is_never_imported(
+    staged: Path, llm: FakeOpenAI, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = endpoint_env(llm)
+    cache = ("--cache-dir", str(tmp_path / "c"))
+    limited = ("--requests-per-minute", "6000", "--monthly-budget", "100")
+    assert not imports_redis(*cache, *limited, cwd=staged, env=env)  # sends, limits, records
+    assert not imports_redis(*cache, *limited, cwd=staged, env=env)  # from the cache
+    assert imports_redis(*cache, "--cache-url", redis_server.url, cwd=staged, env=env)

@@ -99,7 +99,11 @@ class RedisLink:
         """``op(client)``; or ``UNAVAILABLE`` once the link is off, after warning once."""
         if not self.available:
             return UNAVAILABLE
-        module = importlib.import_module("redis")
+        try:
+            module = importlib.import_module("redis")
+        except ImportError as exc:
+            self.fail(what, exc)
+            return UNAVAILABLE
         try:
             return op(self._connect(module))
         except (module.RedisError, OSError, StoreGarbage) as exc:
@@ -154,6 +158,8 @@ class RedisLink:
 def _reason(exc: BaseException) -> str:
     name = type(exc).__name__
     text = str(exc)
+    if isinstance(exc, ImportError):
+        return "needs the redis package (pip install 'reviewer[team]')"
     if (
         isinstance(exc, StoreGarbage)
         or name in ("InvalidResponse", "DataError")
