@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,34 @@ def redis_binary() -> str:
     return binary
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """A throwaway CA and a certificate for 127.0.0.1 it signed (openssl)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    ca_key = directory / "ca.key"
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=reviewer test CA", "-keyout", str(ca_key), "-out", str(files.ca))  # fmt: skip
+    csr = directory / "server.csr"
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", str(files.key), "-out", str(csr))  # fmt: skip
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName = IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(files.ca), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(files.cert))  # fmt: skip
+    return files
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -43,15 +72,20 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, directory: Path, *, password: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, password: str | None = None, tls: TlsFiles | None = None
+    ) -> None:
         self.directory = directory
         self.password = password
+        self.tls = tls
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopped = False
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls.ca}"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
@@ -72,6 +106,12 @@ class RedisServer:
             ]  # fmt: skip
             if self.password:
                 args += ["--requirepass", self.password]
+            if self.tls:  # TLS only: the plain port is off
+                args += [
+                    "--port", "0", "--tls-port", str(self.port),
+                    "--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key),
+                    "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no",
+                ]  # fmt: skip
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
             if self._wait_ready():
                 return self
@@ -80,6 +120,8 @@ class RedisServer:
 
     def _wait_ready(self, timeout: float = 10.0) -> bool:
         assert self.proc is not None
+        if self.tls:
+            return self._wait_ready_tls(timeout)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -105,9 +147,33 @@ class RedisServer:
             time.sleep(0.02)
         return False
 
+    def _wait_ready_tls(self, timeout: float) -> bool:
+        import redis
+
+        assert self.proc is not None
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                client = self.client()
+                try:
+                    if client.ping():
+                        return True
+                finally:
+                    client.close()
+            except redis.RedisError:
+                time.sleep(0.05)
+        return False
+
     def client(self) -> Any:
         import redis
 
+        if self.tls:
+            return redis.Redis(
+                host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=str(self.tls.ca),
+                password=self.password, socket_timeout=5,
+            )  # fmt: skip
         return redis.Redis(
             host="127.0.0.1", port=self.port, password=self.password, socket_timeout=5
         )

@@ -8,6 +8,7 @@ the review finishing on the local store.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ import pytest
 from conftest import TEST_KEY, Run, endpoint_env, run_cli, run_subprocess
 from fake_openai import FakeOpenAI, rejects_json_schema
 from gitrepo import commit, git, write
-from redis_server import RedisServer
+from redis_server import IN_CI, RedisServer, make_tls_files
 
 from reviewer.store.redis_link import redacted_url
 
@@ -377,3 +378,30 @@ def test_without_a_cache_url_redis_is_never_imported(
     assert not imports_redis(*cache, *limited, cwd=staged, env=env)  # sends, limits, records
     assert not imports_redis(*cache, *limited, cwd=staged, env=env)  # from the cache
     assert imports_redis(*cache, "--cache-url", redis_server.url, cwd=staged, env=env)
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def test_rediss_talks_tls_and_refuses_a_server_it_cannot_verify(
+    staged: Path, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    if not shutil.which("openssl"):
+        message = "openssl is not installed: no certificates for the TLS test (.ci/run installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    tls = make_tls_files(tmp_path / "tls")
+    with RedisServer(tmp_path / "redis-tls", tls=tls) as server:
+        assert server.url.startswith("rediss://")
+        first = review(llm, server.url, tmp_path / "a")
+        assert first.code == 0 and warnings_of(first) == [], first.err
+        sent = len(llm.requests)
+        second = review(llm, server.url, tmp_path / "b")
+        assert second.code == 0 and len(llm.requests) == sent  # shared over TLS
+        # Without our CA the certificate cannot be verified: a warning, never plain text.
+        unverified = server.url.split("?", 1)[0]
+        third = review(llm, unverified, tmp_path / "c")
+        assert third.code == 0, third.err
+        (warning,) = warnings_of(third)
+        assert "is unreachable" in warning and "CERTIFICATE" in warning.upper()
