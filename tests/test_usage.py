@@ -308,3 +308,23 @@ def test_no_record_for_dry_runs_and_nothing_to_review(
     assert run_cli("--dry-run", "--cache-dir", str(cache), env=endpoint_env(server)).code == 0
     assert usage_json("--cache-dir", str(cache))["total"]["runs"] == 0
     assert TEST_KEY not in json.dumps(usage_json("--cache-dir", str(cache)))
+
+
+def test_usage_with_redis_down_is_one_warning_and_this_machines_ledger(tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path, lambda m: None)
+    ledger.record(
+        UsageRecord(at=time.time(), repository="r", source="pr", provider="p", model="m",
+                    requests=3, cost_usd=0.5)
+    )  # fmt: skip
+    ledger.close()
+    run = run_cli(
+        "usage", "-o", "json", "--cache-dir", str(tmp_path), "--cache-url",
+        "redis://127.0.0.1:1/0", "--monthly-budget", "2",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    warnings = [line for line in run.err.splitlines() if line.startswith("review: warning:")]
+    assert len(warnings) == 1 and "is unreachable" in warnings[0]
+    data = json.loads(run.out)
+    assert data["total"]["requests"] == 3
+    assert data["budget"] == {"month": month_of(time.time()), "limit_usd": 2.0,
+                              "spent_usd": 0.5, "share": 0.25}  # fmt: skip
