@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fake_openai import FakeOpenAI, Received, Reply, reply_json
 from gitrepo import make_repo, scrub_git_env
+from redis_server import own_redis, redis_server, redis_session  # noqa: F401 - fixtures
 
 TEST_KEY = "sk-test-THIS-KEY-MUST-NEVER-BE-PRINTED-0123456789"
 

@@ -12,12 +12,17 @@ Replies come from the queue first, then from ``default`` (a function of the requ
 json_schema, {"type": "json_object", "schema": ...} accepted), ``rejects_json_object``
 (LM Studio-like). ``latency`` delays every reply (benchmarks).
 
+Rate limits as OpenAI reports them: ``ratelimit_headers`` builds the ``x-ratelimit-*`` headers
+for one reply; ``ProviderLimit`` is a dialect that plays a key's requests-per-window limit,
+sending those headers on every reply and a 429 with ``retry-after`` past the limit.
+
 Served paths: ``/v1/chat/completions``, ``/chat/completions`` and Azure's
 ``/openai/deployments/<name>/chat/completions``; anything else is a plain-text 404.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -230,6 +235,80 @@ def llamacpp(req: Received) -> Reply | None:
             500, "JSON schema conversion failed: Unrecognized schema", type="server_error"
         )
     return None
+
+
+def go_duration(seconds: float) -> str:
+    """OpenAI's reset format: ``1m30s``, ``1.5s``, ``250ms``."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
+    return f"{int(minutes)}m{text}" if minutes else text
+
+
+def ratelimit_headers(
+    *,
+    limit_requests: int | None = None,
+    remaining_requests: int | None = None,
+    reset_requests: float | None = None,
+    limit_tokens: int | None = None,
+    remaining_tokens: int | None = None,
+    reset_tokens: float | None = None,
+) -> dict[str, str]:
+    values = {
+        "x-ratelimit-limit-requests": limit_requests,
+        "x-ratelimit-remaining-requests": remaining_requests,
+        "x-ratelimit-limit-tokens": limit_tokens,
+        "x-ratelimit-remaining-tokens": remaining_tokens,
+    }
+    headers = {k: str(v) for k, v in values.items() if v is not None}
+    if reset_requests is not None:
+        headers["x-ratelimit-reset-requests"] = go_duration(reset_requests)
+    if reset_tokens is not None:
+        headers["x-ratelimit-reset-tokens"] = go_duration(reset_tokens)
+    return headers
+
+
+class ProviderLimit:
+    """A key allowed ``limit`` requests per ``window`` seconds (a sliding window), as a dialect:
+    replies carry the ``x-ratelimit-*`` headers; past the limit, a 429 with ``retry-after``.
+    ``rejected`` counts the 429s."""
+
+    def __init__(self, limit: int, window: float, answer: DefaultReply | None = None) -> None:
+        self.limit = limit
+        self.window = window
+        self.answer = answer or default_answer
+        self.rejected = 0
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def __call__(self, req: Received) -> Reply:
+        with self._lock:
+            while self._times and self._times[0] <= req.at - self.window:
+                self._times.popleft()
+            if len(self._times) >= self.limit:
+                self.rejected += 1
+                wait = self._times[0] + self.window - req.at
+                return reply_error(
+                    429,
+                    "Rate limit reached for requests",
+                    headers={
+                        "retry-after-ms": str(max(1, round(wait * 1000))),
+                        **ratelimit_headers(
+                            limit_requests=self.limit, remaining_requests=0, reset_requests=wait
+                        ),
+                    },
+                    type="requests",
+                    code="rate_limit_exceeded",
+                )
+            self._times.append(req.at)
+            remaining = self.limit - len(self._times)
+            reset = self._times[0] + self.window - req.at
+        reply = self.answer(req)
+        headers = ratelimit_headers(
+            limit_requests=self.limit, remaining_requests=remaining, reset_requests=reset
+        )
+        return dataclasses.replace(reply, headers={**reply.headers, **headers})
 
 
 def default_answer(_req: Received) -> Reply:

@@ -169,8 +169,114 @@ def test_inputs_reach_scripts_only_through_env() -> None:
 
 def test_actions_used_are_pinned_to_a_major_version() -> None:
     used = [s["uses"] for s in steps() if "uses" in s]
-    assert used == ["actions/setup-python@v5"]
+    assert used == [
+        "actions/setup-python@v5",
+        "actions/cache/restore@v4",
+        "actions/cache/save@v4",
+        "actions/cache/restore@v4",
+        "actions/cache/save@v4",
+    ]
     assert next(s for s in steps() if "uses" in s)["with"]["update-environment"] is False
+
+
+def test_the_install_and_the_review_cache_are_cached_between_runs() -> None:
+    by_name = {s["name"]: s for s in steps()}
+    restore, save = by_name["Restore the reviewer install"], by_name["Save the reviewer install"]
+    assert restore["with"] == save["with"]  # the same path and key
+    assert save["if"] == "steps.install.outputs.fresh == 'true'"  # saved only when built
+    review_restore = by_name["Restore the review cache"]
+    review_save = by_name["Save the review cache"]
+    assert review_restore["with"]["path"] == review_save["with"]["path"]
+    assert "restore-keys" in review_restore["with"]  # the latest run's cache
+    assert review_save["if"].startswith("always()")  # a failed review's answers are kept too
+    review = by_name["Review the pull request"]
+    assert review["env"]["REVIEWER_CACHE_DIR"] == review_save["with"]["path"]
+    order = [s["name"] for s in steps()]
+    assert order.index("Restore the review cache") < order.index("Review the pull request")
+    assert order.index("Review the pull request") < order.index("Save the review cache")
+
+
+def keys_step(tmp_path: Path, python: str = sys.executable) -> dict[str, str]:
+    """The real "Key the caches" script's outputs."""
+    (step,) = [s for s in steps() if s.get("id") == "keys"]
+    output = tmp_path / "keys-output"
+    output.write_text("")
+    script = tmp_path / "keys.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env={
+            **os.environ,
+            "SETUP_PYTHON": python,
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "GITHUB_OUTPUT": str(output),
+            "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_REPOSITORY": "acme/widgets",
+            "GITHUB_RUN_ID": "42",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+def test_the_cache_keys_name_the_python_and_reviewers_files(tmp_path: Path) -> None:
+    keys = keys_step(tmp_path)
+    assert keys == keys_step(tmp_path)  # stable
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert f"-py{version}-" in keys["install"] and keys["venv"] == f"{tmp_path}/reviewer-venv"
+    assert keys["review-cache-key"] == "reviewer-cache-acme-widgets-42-1"
+    assert keys["review-cache-key"].startswith(keys["review-cache-prefix"])
+
+
+def test_a_restored_install_is_reused_without_pip(tmp_path: Path) -> None:
+    """A cached venv that runs is used as it is; a broken one is rebuilt (here: with a Python
+    that only says it was called, standing in for the real pip install)."""
+    (step,) = [s for s in steps() if s.get("id") == "install"]
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    review = venv / "bin/review"
+    review.write_text("#!/bin/sh\necho 'reviewer, version 0'\n")
+    review.chmod(0o755)
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f"#!/bin/sh\necho called >>{tmp_path}/python-called\nexit 1\n")
+    fake_python.chmod(0o755)
+    script = tmp_path / "install.sh"
+    script.write_text(step["run"], encoding="utf-8")
+
+    def run() -> tuple[int, dict[str, str]]:
+        output = tmp_path / "out"
+        output.write_text("")
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            env={
+                **os.environ,
+                "SETUP_PYTHON": str(fake_python),
+                "VENV": str(venv),
+                "GITHUB_ACTION_PATH": str(ROOT),
+                "GITHUB_OUTPUT": str(output),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return proc.returncode, dict(
+            line.split("=", 1) for line in output.read_text().splitlines() if "=" in line
+        )
+
+    code, outputs = run()
+    assert code == 0 and outputs["fresh"] == "false"
+    assert outputs["review"] == f"{venv}/bin/review"
+    assert not (tmp_path / "python-called").exists()  # no venv, no pip
+
+    review.write_text("#!/bin/sh\nexit 1\n")  # a cached venv that no longer runs
+    code, _ = run()
+    assert code != 0  # rebuilt: our stand-in Python refuses, the step fails loudly
+    assert (tmp_path / "python-called").exists()
 
 
 def test_outputs_come_from_steps_that_exist() -> None:
@@ -302,11 +408,13 @@ class CompositeRunner:
         outputs: dict[str, dict[str, str]] = {}
         done: list[StepRun] = []
         for i, step in enumerate(steps()):
-            assert "if" not in step and "continue-on-error" not in step  # not emulated
             name = step["name"]
-            if step.get("id") in self.stand_ins:
-                outputs[step["id"]] = dict(self.stand_ins[step["id"]])
+            if "uses" in step or step.get("id") in self.stand_ins:
+                # actions (setup-python, the caches) are stood in for, with their conditions
+                if "id" in step:
+                    outputs[step["id"]] = dict(self.stand_ins.get(step["id"], {}))
                 continue
+            assert "if" not in step and "continue-on-error" not in step  # not emulated
             if only is not None and name != only:
                 continue
             assert "run" in step, f"no stand-in for {name}"
@@ -444,7 +552,7 @@ def test_the_action_reviews_publishes_and_sets_its_outputs(
     assert run.outputs["exit-code"] == "0"
     assert run.outputs["findings"] == "1"
     assert 1 <= int(run.outputs["score"]) <= 9
-    assert [s.name for s in run.steps] == [REVIEW_STEP, OUTCOME_STEP]
+    assert [s.name for s in run.steps] == ["Key the caches", REVIEW_STEP, OUTCOME_STEP]
 
 
 def test_inputs_layer_over_the_config_file_and_empty_ones_change_nothing(job: Job) -> None:
@@ -556,6 +664,7 @@ def test_the_install_step_installs_the_action_directory(tmp_path: Path) -> None:
         env={
             **os.environ,
             "SETUP_PYTHON": sys.executable,
+            "VENV": str(runner_temp / "reviewer-venv"),
             "GITHUB_ACTION_PATH": str(action_dir),
             "GITHUB_OUTPUT": str(output),
             "RUNNER_TEMP": str(runner_temp),
@@ -572,3 +681,8 @@ def test_the_install_step_installs_the_action_directory(tmp_path: Path) -> None:
     )
     assert version.stdout.startswith("reviewer, version ")
     assert Path(written["python"]).exists()
+    assert written["fresh"] == "true"
+    redis_client = subprocess.run(
+        [written["python"], "-c", "import redis"], capture_output=True, text=True, check=False
+    )
+    assert redis_client.returncode == 0, "the [team] extra (redis) is installed"

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from reviewer.core.errors import ConfigError
 from reviewer.core.settings import Settings
 from reviewer.core.values import Frozen
+from reviewer.store.redis_link import PASSWORD_ENV, redacted_url, url_has_password
 
 DEFAULT_SOURCE = "default"
 _FORBIDDEN_KEYS = {"api_key", "key", "token", "openai_api_key", "secret"}
@@ -78,6 +79,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 f"{path}: '{raw_key}' is not allowed: API keys are read only from the "
                 "environment variable the provider names (see --api-key-env)"
             )
+        if key == "cache_url" and isinstance(value, str) and url_has_password(value):
+            raise ConfigError(
+                f"{path}: 'cache-url' carries a password, and a config file is no place for "
+                f"one: set {PASSWORD_ENV}, or pass the whole URL in REVIEWER_CACHE_URL "
+                "(from a secret)"
+            )
         if key not in known:
             hint = difflib.get_close_matches(key, known, n=1)
             suffix = f" (did you mean '{hint[0].replace('_', '-')}'?)" if hint else ""
@@ -126,9 +133,11 @@ def resolve_settings(
         first = exc.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else "?"
         where = sources.get(key, DEFAULT_SOURCE)
+        shown = merged.get(key)
+        if key == "cache_url" and isinstance(shown, str):
+            shown = redacted_url(shown)
         raise ConfigError(
-            f"invalid setting {key.replace('_', '-')}={merged.get(key)!r} (from {where}): "
-            f"{first['msg']}"
+            f"invalid setting {key.replace('_', '-')}={shown!r} (from {where}): {first['msg']}"
         ) from exc
     return ResolvedSettings(settings=settings, sources=sources, config_file=file_label)
 
@@ -137,6 +146,8 @@ def format_config(resolved: ResolvedSettings, extra: Mapping[str, tuple[Any, str
     """``review --show-config``: every effective value and where it came from."""
     rows: list[tuple[str, str, str]] = []
     dumped = resolved.settings.model_dump(mode="json")
+    if dumped.get("cache_url"):
+        dumped["cache_url"] = redacted_url(dumped["cache_url"])  # never the password
     for key in Settings.model_fields:
         rows.append((key.replace("_", "-"), json.dumps(dumped[key]), resolved.sources[key]))
     for key, (value, source) in extra.items():

@@ -1,9 +1,11 @@
-"""The run's longer-lived helpers, built lazily: the review cache and the tokenizer (a fully
-cached review never loads the encoding; nothing to review opens no cache)."""
+"""The run's longer-lived helpers, built lazily: the store (review cache, shared rate limit,
+usage ledger; SQLite, or Redis with ``cache-url``) and the tokenizer (a fully cached review
+never loads the encoding; nothing to review opens no store)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,7 @@ from reviewer.core.settings import Settings
 if TYPE_CHECKING:
     from reviewer.prepare.tokens import Tokenizer
     from reviewer.store.cache import ReviewCache
+    from reviewer.store.team import TeamStore
 
 
 class LazyTokenizer:
@@ -38,13 +41,23 @@ def cache_dir(settings: Settings) -> Path:
     return Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(os.environ)
 
 
-def open_cache(settings: Settings) -> ReviewCache | None:
-    if not settings.cache:
-        return None
-    from reviewer.store.cache import ReviewCache
+def warn(message: str) -> None:
+    click.echo(f"review: warning: {message}", err=True)
 
-    return ReviewCache(
-        cache_dir(settings), warn=lambda msg: click.echo(f"review: warning: {msg}", err=True)
+
+def open_store(settings: Settings, root: Path, environ: Mapping[str, str]) -> TeamStore:
+    """The run's store; ``root`` (the repository, or the reviewed directory) names the project
+    whose namespace the shared cache uses."""
+    from reviewer.source.identity import repository_name
+    from reviewer.store.team import TeamStore
+
+    return TeamStore(
+        directory=cache_dir(settings),
+        url=settings.cache_url,
+        namespace=repository_name(root, environ),
+        environ=environ,
+        warn=warn,
+        cache=settings.cache,
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from reviewer.app.budget import budget_warnings, month_budget, record_run, source_kind
 from reviewer.app.collect import collect
 from reviewer.app.config import (
     ResolvedSettings,
@@ -23,7 +24,7 @@ from reviewer.app.config import (
 )
 from reviewer.app.endpoint import Endpoint
 from reviewer.app.outputs import StderrProgress, check_destinations, write_outputs
-from reviewer.app.resources import cache_dir, open_cache, tokenizer_for
+from reviewer.app.resources import open_store, tokenizer_for
 from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_FINDINGS,
@@ -48,12 +49,7 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
     resolved = _resolve(options, explicit, cwd)
     settings = resolved.settings
     if options["clear_cache"]:
-        from reviewer.store.cache import clear_cache
-
-        directory = cache_dir(settings)
-        removed = clear_cache(directory)
-        click.echo(f"review: cleared the review cache in {directory} ({removed} file(s))")
-        return EXIT_OK
+        return _clear_cache(settings, cwd)
     endpoint = Endpoint(get_provider(settings.provider), settings, os.environ)
     if options["show_config"]:
         click.echo(_show_config(resolved, endpoint, settings))
@@ -71,6 +67,21 @@ def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> 
             raise
         click.echo(f"review: warning: {exc} (failing open: exit 0)", err=True)
         return EXIT_OK
+
+
+def _clear_cache(settings: Settings, cwd: Path) -> int:
+    store = open_store(settings.model_copy(update={"cache": True}), cwd, os.environ)
+    try:
+        removed, shared = store.clear()
+    finally:
+        store.close()
+    click.echo(f"review: cleared the review cache in {store.directory} ({removed} file(s))")
+    if store.shared_label:
+        click.echo(
+            f"review: cleared {shared} shared key(s) of project {store.namespace} "
+            f"in {store.shared_label}"
+        )
+    return EXIT_OK
 
 
 def _resolve(
@@ -153,7 +164,9 @@ def _review(
             f"no API key: set the environment variable {endpoint.key_env} "
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
-    result = _run_pipeline(changes, settings, endpoint, dry_run, quiet=options["quiet"])
+    result = _run_pipeline(
+        changes, settings, endpoint, dry_run, quiet=options["quiet"], source=source_kind(options)
+    )
     write_outputs(result, specs)
     if not any(s.format == "terminal" and s.path is None for s in specs):
         # The terminal report shows them; without it on stdout, a response-format fallback
@@ -212,26 +225,57 @@ def _merge_request(
 
 
 def _run_pipeline(
-    changes: ChangeSet, settings: Settings, endpoint: Endpoint, dry_run: bool, *, quiet: bool
+    changes: ChangeSet,
+    settings: Settings,
+    endpoint: Endpoint,
+    dry_run: bool,
+    *,
+    quiet: bool,
+    source: str,
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
     progress = None if quiet else StderrProgress(live=sys.stderr.isatty())
-    cache = open_cache(settings) if changes.files else None
+    root = Path(changes.root) if changes.root else Path.cwd()
+    store = open_store(settings, root, os.environ) if changes.files else None
     # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
     backend = endpoint.backend(os.environ)
     try:
-        return run_review(
+        if store is None:
+            return run_review(
+                changes,
+                settings,
+                endpoint=endpoint,
+                backend=backend,
+                tokenizer=tokenizer_for(endpoint.model, None),
+                dry_run=dry_run,
+                progress=progress,
+            )
+        ledger = store.ledger
+        budget = None if dry_run or ledger is None else month_budget(settings, ledger)
+        result = run_review(
             changes,
             settings,
             endpoint=endpoint,
             backend=backend,
-            tokenizer=tokenizer_for(endpoint.model, cache),
+            tokenizer=tokenizer_for(endpoint.model, store.local_cache),
             dry_run=dry_run,
-            cache=cache,
+            cache=store.answers,
             progress=progress,
+            limiter=store.limiter(
+                base_url=endpoint.base_url,
+                model=endpoint.model,
+                requests_per_minute=settings.requests_per_minute,
+                tokens_per_minute=settings.tokens_per_minute,
+            ),
+            budget=budget,
         )
+        if dry_run or not result.chunks or ledger is None:
+            return result
+        record_run(ledger, result, repository=store.namespace, source=source)
+        warnings = budget_warnings(budget, result)
+        return result.model_copy(update={"warnings": (*result.warnings, *warnings)})
     finally:
         backend.close()
-        if cache is not None:
-            cache.close()
+        if store is not None:
+            store.close()

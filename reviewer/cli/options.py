@@ -115,6 +115,20 @@ ENDPOINT: list[click.Parameter] = [
         type=int,
         help="Chunks reviewed concurrently (default 4).",
     ),
+    click.Option(
+        ["--requests-per-minute"],
+        envvar=_env("requests_per_minute"),
+        type=float,
+        metavar="N",
+        help="One limit for every process using the store (--cache-url, else this machine).",
+    ),
+    click.Option(
+        ["--tokens-per-minute"],
+        envvar=_env("tokens_per_minute"),
+        type=float,
+        metavar="N",
+        help="Tokens (prompt + max answer) per minute, shared like --requests-per-minute.",
+    ),
 ]
 
 # How much may be sent.
@@ -143,6 +157,13 @@ BUDGET: list[click.Parameter] = [
         type=float,
         metavar="USD",
         help="Refuse to send when the estimated cost is higher (exit 3).",
+    ),
+    click.Option(
+        ["--monthly-budget"],
+        envvar=_env("monthly_budget"),
+        type=float,
+        metavar="USD",
+        help="Warn past 80% of this month's spending in the store; refuse to send past 100%.",
     ),
 ]
 
@@ -208,6 +229,13 @@ CACHE: list[click.Parameter] = [
         envvar=_env("cache_dir"),
         type=click.Path(path_type=str),
         help="Where the review cache lives.",
+    ),
+    click.Option(
+        ["--cache-url"],
+        envvar=_env("cache_url"),
+        metavar="URL",
+        help="redis:// or rediss:// store shared by a team: cache, rate limit, usage ledger "
+        "(password in the URL or REVIEWER_CACHE_PASSWORD).",
     ),
     click.Option(["--clear-cache"], is_flag=True, help="Delete the review cache, then exit."),
 ]
@@ -312,6 +340,8 @@ SETTING_OPTIONS = (
     "max_retries",
     "deadline",
     "jobs",
+    "requests_per_minute",
+    "tokens_per_minute",
     "context_window",
     "max_output_tokens",
     "max_chunk_tokens",
@@ -326,9 +356,11 @@ SETTING_OPTIONS = (
     "fail_on",
     "redact",
     "max_cost",
+    "monthly_budget",
     "fail_open",
     "cache",
     "cache_dir",
+    "cache_url",
 )
 
 REVIEW_PARAMS: list[click.Parameter] = [

@@ -20,6 +20,7 @@ the exit code the CLI turns it into (``reviewer.cli`` is the only place that doe
     ├── GitHubError (3)           a GitHub API call failed
     ├── GitLabError (3)           a GitLab API call failed (token, MR, TLS, refused write)
     └── CostLimitExceeded (3)     the estimated cost is above --max-cost; nothing was sent
+        └── BudgetExceeded (3)        this month's spending reached monthly-budget
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage/config error,
 3 operational failure, 130 interrupted.
@@ -127,3 +128,7 @@ class GitLabError(ReviewerError):
 
 class CostLimitExceeded(ReviewerError):
     pass
+
+
+class BudgetExceeded(CostLimitExceeded):
+    """The usage ledger's total for this month reached ``monthly-budget``; nothing was sent."""

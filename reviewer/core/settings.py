@@ -5,7 +5,7 @@ Passed down, never read from globals.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from reviewer.core.values import Frozen, Severity
 
@@ -56,6 +56,18 @@ class Settings(Frozen):
     price_in: float | None = None  # USD per 1M input tokens, overrides the price table
     price_out: float | None = None
     fail_open: bool = False  # treat operational failures as warnings (pre-commit hook)
+    monthly_budget: float | None = Field(default=None, gt=0)  # USD, every run in the store
+    # one rate limit for everyone using the store (None: only the provider's 429s and headers)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
     # cache
     cache: bool = True
     cache_dir: str | None = None
+    cache_url: str | None = None  # redis:// or rediss://: the team's shared store
+
+    @field_validator("cache_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value or None

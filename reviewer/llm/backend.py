@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 from pydantic import Field
 
 from reviewer.core.values import Frozen, Usage
+from reviewer.llm.ratelimit import RateLimits
 
 # How we ask for JSON, strongest first. "json_object_schema" is llama.cpp's dialect:
 # {"type": "json_object", "schema": {...}} constrains the output by grammar.
@@ -44,6 +45,7 @@ class ChatReply(Frozen):
     refusal: str | None = None
     usage: Usage = Usage()
     model: str | None = None
+    rate_limits: RateLimits | None = None  # the reply's x-ratelimit-* headers, when sent
 
 
 class Backend(Protocol):

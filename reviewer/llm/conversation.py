@@ -46,7 +46,7 @@ from reviewer.llm.prompt import (
     length_placeholder,
     reask_message,
 )
-from reviewer.llm.ratelimit import RateGate
+from reviewer.llm.ratelimit import Gate
 
 _ECHO_MAX = 4000  # characters of an invalid answer echoed back in the re-ask
 FEWER_FINDINGS = 10
@@ -194,9 +194,10 @@ class _Attempts:
         *,
         backend: Backend,
         modes: ResponseModeState,
-        gate: RateGate,
+        gate: Gate,
         settings: Settings,
         deadline: float,
+        tokens: int,
         policy: RetryPolicy,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -207,6 +208,7 @@ class _Attempts:
         self.gate = gate
         self.settings = settings
         self.deadline = deadline
+        self.tokens = tokens  # estimated per request, for a tokens-per-minute limit
         self.policy = policy
         self.clock = clock
         self.sleep = sleep
@@ -217,10 +219,11 @@ class _Attempts:
         or why no attempt may start."""
         if self.clock() >= self.deadline:
             return conv.outcome(kind="deadline", message="the run's deadline passed")
-        if not self.gate.acquire(self.deadline):
+        if not self.gate.acquire(self.deadline, self.tokens):
             return conv.outcome(
                 kind="rate-limited",
-                message="the provider's rate-limit pause outlasts the deadline",
+                message="the rate limit (the provider's pause, or the requests/tokens per "
+                "minute allowed) holds the next request past the deadline",
             )
         remaining = self.deadline - self.clock()
         if remaining <= 0:
@@ -232,7 +235,7 @@ class _Attempts:
         mode, a transient failure waited out)."""
         conv.requests += 1
         try:
-            return self.backend.complete(request)
+            reply = self.backend.complete(request)
         except ResponseFormatRejected as exc:
             self.modes.reject(request.mode, str(exc))
             return None
@@ -247,6 +250,9 @@ class _Attempts:
             return conv.outcome(kind="bad-request", message=str(exc))
         except DeadlineExceeded as exc:
             return conv.outcome(kind="deadline", message=str(exc))
+        if reply.rate_limits is not None:
+            self.gate.observe(reply.rate_limits, self.tokens)
+        return reply
 
     def _wait_before_retry(self, exc: TransientProviderError, conv: _Conversation) -> str | None:
         """Wait for the next attempt; the reason to give up instead, or None to retry."""
@@ -274,9 +280,10 @@ def review_chunk(
     *,
     backend: Backend,
     modes: ResponseModeState,
-    gate: RateGate,
+    gate: Gate,
     settings: Settings,
     deadline: float,
+    tokens: int = 0,
     max_tokens: int | None = None,
     max_tokens_ceiling: int | None = None,
     grammar_schema: dict[str, Any] | None = None,
@@ -289,6 +296,7 @@ def review_chunk(
 
     ``grammar_schema`` (``reviewer.llm.answer.grammar_json_schema``) replaces the strict schema
     in ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
+    ``tokens`` estimates one request's tokens (prompt and answer) for the gate.
     """
     conv = _Conversation(max_tokens)
     attempts = _Attempts(
@@ -297,6 +305,7 @@ def review_chunk(
         gate=gate,
         settings=settings,
         deadline=deadline,
+        tokens=tokens,
         policy=policy,
         clock=clock,
         sleep=sleep,

@@ -34,6 +34,7 @@ from reviewer.core.errors import (
 )
 from reviewer.core.values import Frozen, Usage
 from reviewer.llm.backend import ChatReply, ChatRequest
+from reviewer.llm.ratelimit import RateLimits, parse_rate_limit_headers
 
 if TYPE_CHECKING:
     import openai
@@ -108,7 +109,7 @@ class OpenAIBackend:
         timeouts, transport = _transport_errors()
         for _ in range(_ADAPTATIONS_MAX + 1):
             try:
-                raw = self._send(client, request)
+                raw, limits = self._send(client, request)
             except sdk.APIStatusError as exc:
                 if self._adapt(exc, request):
                     continue
@@ -121,8 +122,13 @@ class OpenAIBackend:
                 raise self._timeout(request) from None
             except transport as exc:
                 raise self._connection_error(exc) from None
-            return self._reply(raw)
+            return self._reply(raw).model_copy(update={"rate_limits": limits})
         raise BadRequest(f"{self._base_url} kept rejecting the request's parameters")
+
+    def prepare(self) -> None:
+        """Import the SDK and build the client now, before any rate-limit slot is taken: a
+        request must reach the provider when its slot comes, not ~0.5 s later."""
+        self._get_client(importlib.import_module("openai"))
 
     def _get_client(self, sdk: ModuleType) -> openai.OpenAI:
         with self._lock:
@@ -172,7 +178,7 @@ class OpenAIBackend:
             body["response_format"] = response_format
         return body
 
-    def _send(self, client: openai.OpenAI, request: ChatRequest) -> bytes:
+    def _send(self, client: openai.OpenAI, request: ChatRequest) -> tuple[bytes, RateLimits | None]:
         deadline = time.monotonic() + request.timeout
         messages = cast(
             "list[ChatCompletionMessageParam]",
@@ -189,7 +195,7 @@ class OpenAIBackend:
                 pieces.append(piece)
                 if time.monotonic() > deadline:
                     raise self._timeout(request)
-            return b"".join(pieces)
+            return b"".join(pieces), parse_rate_limit_headers(response.headers)
 
     def _adapt(self, exc: openai.APIStatusError, request: ChatRequest) -> bool:
         """Learn from a 400 naming a parameter this model does not take; True to resend."""

@@ -19,7 +19,7 @@ from reviewer.llm.backend import Backend, ResponseMode
 from reviewer.llm.conversation import ChunkOutcome, ResponseModeState, review_chunk
 from reviewer.llm.modelinfo import SAFETY_MARGIN
 from reviewer.llm.prompt import DEFAULT_MAX_FINDINGS
-from reviewer.llm.ratelimit import RateGate
+from reviewer.llm.ratelimit import RateGate, SharedLimiter
 from reviewer.pipeline.plan import PlannedChunk, ReviewPlan, system_for
 from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
 
@@ -61,6 +61,8 @@ class Sender:
             modes=self.modes,
             gate=self.gate,
             settings=self.settings,
+            # What a provider counts against tokens per minute: the prompt and max_tokens.
+            tokens=planned.tokens + reserve,
             max_tokens=reserve,
             max_tokens_ceiling=max(reserve, ceiling),
             grammar_schema=grammar_json_schema(
@@ -105,6 +107,7 @@ def execute_plan(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     deadline: float,
+    limiter: SharedLimiter | None = None,
 ) -> Executed:
     tally = _Tally(len(plan.chunks), progress)
     outcomes: dict[str, tuple[ChunkOutcome, bool]] = {}
@@ -117,7 +120,10 @@ def execute_plan(
     mode_key = f"{endpoint.base_url}|{endpoint.model}"
     remembered = cache.get_mode(mode_key) if cache else None
     modes = ResponseModeState(_modes_to_try(endpoint, remembered))
-    gate = RateGate(clock=clock, sleep=sleep)
+    gate = RateGate(clock=clock, sleep=sleep, shared=limiter)
+    prepare = getattr(backend, "prepare", None)  # optional: backends without setup lack it
+    if limiter is not None and callable(prepare):
+        prepare()
     send = Sender(settings, backend, modes, gate, plan, cache, clock, sleep, deadline)
     for planned, outcome in _run_concurrently(pending, send, settings.jobs, tally):
         outcomes[planned.chunk.id] = (outcome, False)

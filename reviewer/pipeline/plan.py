@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reviewer.core.errors import ConfigError, CostLimitExceeded
+from reviewer.core.errors import BudgetExceeded, ConfigError, CostLimitExceeded
 from reviewer.core.globs import glob_matches
 from reviewer.core.settings import Settings
 from reviewer.core.values import Chunk, ChunkInfo, NotReviewed
@@ -148,6 +148,31 @@ def enforce_cost_limit(plan: ReviewPlan, settings: Settings, model: str) -> None
             f"estimated cost ${cost:.4f} exceeds --max-cost ${settings.max_cost:.4f}; "
             "nothing was sent"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyBudget:
+    """What the usage ledger says of this month, against ``monthly-budget``."""
+
+    limit_usd: float
+    spent_usd: float  # this month so far, every run recorded in the store
+    month: str  # e.g. "2025-07" (UTC)
+    next_month: str  # when the budget starts again, e.g. "2025-08-01"
+
+    @property
+    def fraction(self) -> float:
+        return self.spent_usd / self.limit_usd if self.limit_usd > 0 else float("inf")
+
+
+def enforce_budget(plan: ReviewPlan, budget: MonthlyBudget | None) -> None:
+    """Past the month's budget nothing more is sent; what the cache answers is still served."""
+    if budget is None or not plan.to_send or budget.spent_usd < budget.limit_usd:
+        return
+    raise BudgetExceeded(
+        f"monthly budget spent: ${budget.spent_usd:.2f} of ${budget.limit_usd:.2f} in "
+        f"{budget.month}; nothing was sent (raise monthly-budget, or wait for "
+        f"{budget.next_month})"
+    )
 
 
 def _paths_instructions(settings: Settings, paths: Sequence[str]) -> tuple[tuple[str, str], ...]:

@@ -1,7 +1,8 @@
 """``run_review``: the pipeline as one plain function, its collaborators passed in.
 
 changes -> screen (filters, secret files, redaction) -> plan (chunks, prompts, cache keys,
-estimate) -> cache -> cost limit -> send (llm) -> collect findings (anchor, aggregate) -> result
+estimate) -> cache -> cost limit, monthly budget -> send (llm) -> collect findings (anchor,
+aggregate) -> result
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import ChangeSet, ReviewResult
 from reviewer.findings.collect import collect_findings
 from reviewer.llm.backend import Backend
+from reviewer.llm.ratelimit import SharedLimiter
 from reviewer.pipeline.execute import execute_plan
-from reviewer.pipeline.plan import enforce_cost_limit, plan_review, with_cached_answers
+from reviewer.pipeline.plan import (
+    MonthlyBudget,
+    enforce_budget,
+    enforce_cost_limit,
+    plan_review,
+    with_cached_answers,
+)
 from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
 from reviewer.pipeline.report import Report
 from reviewer.prepare.screen import screen_files
@@ -31,6 +39,8 @@ def run_review(
     dry_run: bool = False,
     cache: AnswerCache | None = None,
     progress: Progress | None = None,
+    limiter: SharedLimiter | None = None,
+    budget: MonthlyBudget | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReviewResult:
@@ -44,6 +54,7 @@ def run_review(
         return report.unsent(dry_run, clock() - started)
     plan = with_cached_answers(plan, cache)
     enforce_cost_limit(plan, settings, endpoint.model)
+    enforce_budget(plan, budget)
     executed = execute_plan(
         plan,
         settings,
@@ -54,6 +65,7 @@ def run_review(
         clock=clock,
         sleep=sleep,
         deadline=started + settings.deadline,
+        limiter=limiter,
     )
     collected = collect_findings(executed.answers(plan), settings)
     return report.reviewed(executed, collected, clock() - started)

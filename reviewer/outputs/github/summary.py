@@ -93,6 +93,8 @@ def _render(
     out.append(_scope_line(result, head_sha, incremental_base, wording[1]))
     if not result.complete:
         out += ["", "> [!WARNING]", "> Incomplete review: some chunks failed (listed below)."]
+    if result.warnings:  # a response-format fallback, the monthly budget...
+        out += ["", "> [!WARNING]"] + [f"> {sanitize(w)}" for w in result.warnings]
     if result.summary.strip():
         out += ["", sanitize(result.summary.strip())]
     out += ["", _severity_table(result)]

@@ -40,6 +40,7 @@ _NOTIFICATIONS: Final[tuple[tuple[str, str, str], ...]] = (
     ("reviewer/not-reviewed", "FileNotReviewed", "A changed file was not reviewed."),
     ("reviewer/results-dropped", "ResultsDropped", "Results were left out of this log."),
     ("reviewer/dry-run", "DryRun", "Nothing was sent to the model."),
+    ("reviewer/warning", "Warning", "The run has a warning (a fallback, the monthly budget)."),
 )
 _NOTIFICATION_INDEX: Final = {nid: i for i, (nid, _, _) in enumerate(_NOTIFICATIONS)}
 
@@ -72,6 +73,7 @@ def notifications(
     result: ReviewResult, dropped: Dropped, root: Path | None
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [_chunk_failure(f, root) for f in result.failures]
+    out.extend(_notification("reviewer/warning", "warning", w) for w in result.warnings)
     # Accidental skips first, so the cap below never hides one behind a list of lockfiles.
     loud_first = sorted(result.not_reviewed, key=lambda n: n.reason in _QUIET_REASONS)
     out.extend(_not_reviewed(n, root) for n in loud_first[:MAX_NOT_REVIEWED_NOTIFICATIONS])
