@@ -1,0 +1,100 @@
+"""One contiguous view of lines (a text, or one side of a hunk), joined once, so that rules
+can find the few lines worth a look with one C-speed regex pass instead of a Python loop."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class View:
+    lines: Sequence[str]
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @cached_property
+    def joined(self) -> bool:
+        """Whether offsets in ``text`` map back to lines: no line holds a "\\n" itself."""
+        return self.text.count("\n") == len(self.lines) - 1
+
+    def positions(self, text: str, matches: Iterator[re.Match[str]]) -> Iterator[tuple[int, int]]:
+        """(line index, offset in the line) of each match in ``text`` (``self.text`` or a
+        same-length transform of it), in order. Counting newlines between matches keeps
+        this linear."""
+        line = 0
+        last = 0
+        line_start = 0
+        for m in matches:
+            pos = m.start()
+            newlines = text.count("\n", last, pos)
+            if newlines:
+                line += newlines
+                line_start = text.rfind("\n", last, pos) + 1
+            last = pos
+            yield line, pos - line_start
+
+    def matches(self, regex: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        """(line index, offset in the line) of every match of ``regex`` (compiled with
+        re.MULTILINE when it anchors)."""
+        if not self.joined:
+            for i, line in enumerate(self.lines):
+                for m in regex.finditer(line):
+                    yield i, m.start()
+            return
+        yield from self.positions(self.text, regex.finditer(self.text))
+
+    def lines_matching(self, regex: re.Pattern[str]) -> list[int]:
+        """The indexes of the lines ``regex`` finds something in (compile it with
+        re.MULTILINE when it anchors), in order, each once."""
+        if not self.joined:
+            return [i for i, line in enumerate(self.lines) if regex.search(line)]
+        found: list[int] = []
+        for i, _ in self.positions(self.text, regex.finditer(self.text)):
+            if not found or found[-1] != i:
+                found.append(i)
+        return found
+
+    def lines_with_run(self, chars: str, length: int) -> list[int]:
+        """The lines holding ``length`` or more consecutive characters from ``chars``
+        (ASCII). `bytes.translate` maps those to "x" and the rest to " " (newlines kept),
+        then `find` of a literal finds the runs: far faster than a regex, which would try
+        every position."""
+        flat = self._flat(chars)
+        run = b"x" * length
+        found: list[int] = []
+        line = pos = last = 0
+        while (pos := flat.find(run, pos)) >= 0:
+            line += flat.count(b"\n", last, pos)
+            found.append(line)
+            last = pos = flat.find(b"\n", pos)
+            if pos < 0:
+                break
+        if not self.joined:
+            return list(range(len(self.lines))) if found else []
+        return found
+
+    @cached_property
+    def _encoded(self) -> bytes:
+        return self.text.encode("utf-8", "surrogatepass")
+
+    def _flat(self, chars: str) -> bytes:
+        cache: dict[str, bytes] = self.__dict__.setdefault("_flats", {})
+        if chars not in cache:
+            cache[chars] = self._encoded.translate(_run_map(chars))
+        return cache[chars]
+
+
+@functools.cache
+def _run_map(chars: str) -> bytes:
+    members = set(chars.encode("ascii"))
+    x, space, newline = ord("x"), ord(" "), ord("\n")
+    return bytes.maketrans(
+        bytes(range(256)),
+        bytes(x if c in members else newline if c == newline else space for c in range(256)),
+    )
