@@ -147,7 +147,14 @@ def _review(
             f"no API key: set the environment variable {endpoint.key_env} "
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
-    result = _run_pipeline(changes, settings, endpoint, dry_run, quiet=options["quiet"])
+    result = _run_pipeline(
+        changes,
+        settings,
+        endpoint,
+        dry_run,
+        quiet=options["quiet"],
+        show_redactions=bool(options["show_redactions"]),
+    )
     write_outputs(result, specs)
     if not any(s.format == "terminal" and s.path is None for s in specs):
         # The terminal report shows them; without it on stdout, a response-format fallback
@@ -188,7 +195,13 @@ def _pull_request(endpoint: Endpoint, key: str | None, dry_run: bool) -> PullReq
 
 
 def _run_pipeline(
-    changes: ChangeSet, settings: Settings, endpoint: Endpoint, dry_run: bool, *, quiet: bool
+    changes: ChangeSet,
+    settings: Settings,
+    endpoint: Endpoint,
+    dry_run: bool,
+    *,
+    quiet: bool,
+    show_redactions: bool = False,
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
@@ -204,6 +217,7 @@ def _run_pipeline(
             backend=backend,
             tokenizer=tokenizer_for(endpoint.model, cache),
             dry_run=dry_run,
+            show_redactions=show_redactions,
             cache=cache,
             progress=progress,
         )

@@ -7,6 +7,7 @@ These decide the name-based rules, where the name says "secret" and only the val
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -54,7 +55,7 @@ _PLACEHOLDER_WORDS = (
 _PLACEHOLDER_WORD = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
 # ${VAR}, {{ x }}, {% x %}, <%= x %>, %(x)s, %s, $(cmd), #{x}, {name}, $VAR, %VAR%, <your-key>
 _TEMPLATE = re.compile(
-    r"\$\{|\{\{|\{%|<%|%\(|%[sd]\b|\$\(|#\{|\{[A-Za-z_][\w.]*\}|^\$[A-Za-z_]|<[^>]*>"
+    r"\$\{|\{\{|\{%|<%|%\(|%[sd]\b|\$\(|#\{|\{[A-Za-z_][\w.]*\}|^\$[A-Za-z_]\w*$|<[^>]*>"
     r"|^%[A-Za-z_]\w*%$"
 )
 # Where a secret is kept rather than the secret: secret managers, vaults, environment.
@@ -79,8 +80,11 @@ _VERSION = re.compile(r"^v?\d+(?:\.\d+)+(?:[-+][\w.]+)?$")
 _DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$")
 _SNAKE_SEGMENT = re.compile(r"^(?:[a-z_][a-z0-9_]*|[A-Z_][A-Z0-9_]*)$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A call or an index, quoted or not: os.environ['X'], config.get("token"), getpass()
+_CODE_EXPR = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(.*\)|\[.*\])$")
 # A quoted constant name is a name: os.getenv("DB_PASSWORD_2"), "SECRET_KEY_BASE".
 _SCREAMING = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_WHITESPACE = re.compile(r"\s")
 _REGEX_HINT = re.compile(r"\[\^|\]\+|\]\*|\(\?|\\[dwsbDWS]|\.\*|\.\+|\[[a-z0-9]-[a-z0-9]")
 
 
@@ -101,16 +105,19 @@ def is_placeholder(value: str) -> bool:
     )
 
 
+# One anchored match for all the shapes that stay visible by their start.
+_VISIBLE_START = re.compile(
+    "|".join(
+        [_PATH_OR_URL.pattern, _VERSION.pattern]
+        + [f"(?i:{rx.pattern})" for rx in (_REFERENCE, _HASH)]
+    )
+)
+
+
 def is_kept_visible(value: str) -> bool:
     """Values a reviewer needs and that grant nothing: placeholders, templates, references to
     a secret store, hashes, paths and URLs, versions."""
-    return (
-        is_placeholder(value)
-        or _REFERENCE.match(value) is not None
-        or _HASH.match(value) is not None
-        or _PATH_OR_URL.match(value) is not None
-        or _VERSION.match(value) is not None
-    )
+    return is_placeholder(value) or _VISIBLE_START.match(value) is not None
 
 
 def _is_word_like(core: str) -> bool:
@@ -120,6 +127,7 @@ def _is_word_like(core: str) -> bool:
     return len(core) < 12 or switches * 4 < len(core)
 
 
+@functools.lru_cache(maxsize=4096)
 def looks_random(value: str, *, passphrase: bool = False) -> bool:
     """Whether a literal given to a secret-bearing name looks like a real credential.
 
@@ -128,10 +136,12 @@ def looks_random(value: str, *, passphrase: bool = False) -> bool:
     """
     if len(value) < 8 or value.isdigit() or "[REDACTED:" in value:
         return False
-    if is_kept_visible(value) or _SCREAMING.match(value):
-        return False
-    if any(ch.isspace() for ch in value):
+    if _WHITESPACE.search(value):
         return False  # prose (UI labels, messages) is not a credential
+    if is_kept_visible(value) or _SCREAMING.match(value) or _CODE_EXPR.match(value):
+        return False
+    if _DOTTED.match(value) and is_code_reference(value):
+        return False  # "settings.API_KEY": a reference to where the secret is
     if _SLUG.match(value):
         digits = sum(ch.isdigit() for ch in value)
         if digits * 5 < len(value):

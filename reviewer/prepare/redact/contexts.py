@@ -58,7 +58,7 @@ def kubernetes_secrets(view: View, hint: bool) -> LineSpans:
     spans: LineSpans = {}
     i = 0
     while i < len(lines):
-        m = _DATA_KEY.match(lines[i]) if "data" in lines[i] else None
+        m = _DATA_KEY.match(lines[i]) if "ata" in lines[i] else None
         i += 1
         if m is None or not secret_doc[i - 1]:
             continue
@@ -87,6 +87,7 @@ def kubernetes_secrets(view: View, hint: bool) -> LineSpans:
 
 
 # --------------------------------------------------------------------------- multi-line strings
+
 
 def _content_span(line: str, end: int | None = None) -> Span | None:
     text = line[:end] if end is not None else line

@@ -13,7 +13,7 @@ touching a marker is dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from reviewer.prepare.redact import names
@@ -24,6 +24,8 @@ from reviewer.prepare.redact.view import View
 
 # An identifier, key, header or flag name: snake, camel, kebab, SCREAMING, dotted, $var, --flag.
 _TOKEN = re.compile(r"(?<![\w$-])-{0,2}[A-Za-z_$][\w$.-]{0,127}")
+# Skipped to find what follows a name: spaces, closing quotes and brackets, escapes.
+_SKIPPED = " \t\"'`]\\"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.-")
 
 
@@ -41,8 +43,13 @@ class _Candidate:
 
 
 def _candidates(
-    compiled: Compiled, matches: Iterator[re.Match[str]], name: str = "", name_start: int = -1
-) -> Iterator[_Candidate]:
+    compiled: Compiled,
+    matches: Iterable[re.Match[str]],
+    found: list[_Candidate],
+    name: str = "",
+    name_start: int = -1,
+) -> None:
+    """Appends to ``found`` the matches that pass the rule's validator."""
     rule = compiled.rule
     for m in matches:
         start = end = -1
@@ -52,11 +59,12 @@ def _candidates(
                 break
         if start >= end:
             continue
-        if rule.validator is not None:
-            if not rule.validator(Found(m, m.string[start:end], name, name_start)):
-                continue
+        if rule.validator is not None and not rule.validator(
+            Found(m, m.string[start:end], name, name_start)
+        ):
+            continue
         context = (min(m.start(), name_start) if name_start >= 0 else m.start(), m.end())
-        yield _Candidate(compiled.priority, start, end, rule.family, context)
+        found.append(_Candidate(compiled.priority, start, end, rule.family, context))
 
 
 def _names(line: str, hits: Hits) -> Iterator[re.Match[str]]:
@@ -84,16 +92,18 @@ def line_candidates(line: str, tab: Table, hits: Hits) -> list[_Candidate]:
     found: list[_Candidate] = []
     for i in sorted(hits.rules):
         compiled = tab.rules[i]
-        found.extend(_candidates(compiled, compiled.regex.finditer(line)))
+        _candidates(compiled, compiled.regex.finditer(line), found)
     if hits.stems or not hits.exact:
         for tok in _names(line, hits):
-            name = tok.group()
-            if not names.is_secret_name(name):
+            end = tok.end()
+            after = line[end : end + 12].lstrip(_SKIPPED)[:1]
+            if not after or not names.is_secret_name(name := tok.group()):
                 continue
             for compiled in tab.after_name:
-                m = compiled.regex.match(line, tok.end())
-                if m is not None:
-                    found.extend(_candidates(compiled, iter((m,)), name, tok.start()))
+                if not compiled.rule.follows or after in compiled.rule.follows:
+                    m = compiled.regex.match(line, end)
+                    if m is not None:
+                        _candidates(compiled, (m,), found, name, tok.start())
     return found
 
 

@@ -47,13 +47,23 @@ NAME_STEMS = (
     # sk / ak (secret key, access key) are in too many words to be stems: only when a
     # separator follows (VOLC_SK = ..., "ak": ...).
     "sk=",
+    "sk =",
     "sk:",
     'sk"',
     "sk'",
     "ak=",
+    "ak =",
     "ak:",
     'ak"',
     "ak'",
+    "_sk",
+    "sk_",
+    "-sk",
+    ".sk",
+    "_ak",
+    "ak_",
+    "-ak",
+    ".ak",
 )
 
 _Trie = dict[str, "_Trie"]
@@ -90,8 +100,8 @@ def _groups(rule: Rule, regex: re.Pattern[str]) -> tuple[str | int, ...]:
     if rule.group.isdigit():
         return (int(rule.group),)
     if rule.group in ("value", "value2"):
-        suffix = "2" if rule.group == "value2" else ""
-        return tuple(g + suffix for g in VALUE_GROUPS if g + suffix in regex.groupindex)
+        suffixes = ("2",) if rule.group == "value2" else ("", "w")
+        return tuple(g + s for s in suffixes for g in VALUE_GROUPS if g + s in regex.groupindex)
     return (rule.group,) if rule.group in regex.groupindex else (0,)
 
 
@@ -151,8 +161,8 @@ class Table:
         other line is clean."""
         if not view.joined:  # a line holds a "\n": one line at a time
             found: dict[int, Hits] = {}
-            for i, line in enumerate(view.lines):
-                one = self.scan(View((line.replace("\n", " "),)))
+            for i, raw in enumerate(view.lines):
+                one = self.scan(View((raw.replace("\n", " "),)))
                 if one:
                     found[i] = one[0]
             return found

@@ -188,7 +188,6 @@ _WIDE_LINE = re.compile(
 _MIN_RUN = 3
 
 
-
 def _public_lines(lines: Sequence[str]) -> set[int]:
     """Lines inside visible certificate, public key or signature blocks."""
     inside: set[int] = set()

@@ -13,8 +13,8 @@ from reviewer.core.values import Frozen
 Kind = Literal["secret", "pii"]
 
 # The group names a value can be captured under (see ``syntax.quoted``): for a rule whose
-# ``group`` is "value" (or "value2") the engine replaces the first of these (with suffix "2")
-# that matched. A rule names its own group instead when it has one.
+# ``group`` is "value" the engine replaces the first of these (or of these + "w", a literal
+# inside a call) that matched; for "value2" the first of these + "2" (a second literal).
 VALUE_GROUPS = ("tq", "dq", "sq", "bq", "eq", "uv")
 
 
@@ -37,7 +37,7 @@ Validator = Callable[[Found], bool]
 
 
 # Character classes for ``Rule.run``.
-TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~-"
+BODY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~-"
 BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 DIGITS = "0123456789"
 
@@ -58,7 +58,7 @@ class Rule:
       needles, they are looked for only on lines that have such a run; without, the rule
       runs on every such line.
     - ``after_name``: matched right after each secret-bearing name on a line
-      (``names.is_secret_name``) instead.
+      (``names.is_secret_name``) instead, when what follows the name fits ``follows``.
     """
 
     family: str
@@ -70,6 +70,9 @@ class Rule:
     group: str = "secret"
     after_name: bool = False
     run: tuple[str, int] | None = None
+    # after_name rules: what the first character after the name and any spaces, quotes or
+    # brackets can be (empty: anything).
+    follows: str = ""
 
 
 class Redaction(Frozen):

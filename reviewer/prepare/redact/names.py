@@ -376,7 +376,6 @@ LOOKUP_VERBS = PREFIX_NEGATORS | frozenset(
         "clear",
         "revoke",
         "invalidate",
-        "refresh",
         "rotate",
         "list",
         "describe",
@@ -431,10 +430,10 @@ def secret_word_span(name: str) -> tuple[int, int] | None:
     if any(w in PREFIX_NEGATORS for w in words[:first]):
         return None
     tail = [w for w in words[last + 1 :] if not w.isdigit()]
-    if tail and tail[0] in METADATA_WORDS:
-        # A session or cookie id is the credential itself (session_id, cookie_id).
-        if not (tail[0] == "id" and words[last] in ("session", "cookie")):
-            return None
+    # A session or cookie id is the credential itself (session_id, cookie_id).
+    session_id = tail[:1] == ["id"] and words[last] in ("session", "cookie")
+    if tail and tail[0] in METADATA_WORDS and not session_id:
+        return None
     return first, last
 
 

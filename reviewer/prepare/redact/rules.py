@@ -88,6 +88,8 @@ BLOCK_RULES: tuple[BlockRule, ...] = (
 def families() -> dict[str, Kind]:
     """Every family a marker can name, with its kind."""
     found: dict[str, Kind] = {}
-    for rule in (*BLOCK_RULES, *LINE_RULES):
+    for block in BLOCK_RULES:
+        found.setdefault(block.family, block.kind)
+    for rule in LINE_RULES:
         found.setdefault(rule.family, rule.kind)
     return found

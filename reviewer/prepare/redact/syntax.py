@@ -65,6 +65,8 @@ _WRAP = (
     r"|ConvertTo-SecureString\s+(?:-String\s+)?)"
 )
 _ASSIGN = _NAME_END + _TYPE + r"\s*" + _SEP + r"\s*"
+# Rule.follows: the first character after the name and any spaces, quotes or brackets.
+_SEPARATORS = "=:!?|<"
 _GROUP2 = "value2"
 
 
@@ -131,17 +133,19 @@ AFTER_NAME: tuple[Rule, ...] = (
         "aws_secret_access_key or SecretAccessKey.",
         _aws_secret_ok,
         after_name=True,
+        follows="",  # a separator, or a space before the value
     ),
     Rule(
         "generic-secret",
         "secret",
-        _ASSIGN + f"(?:{_WRAP})?{VALUE}",
+        _ASSIGN + f"(?:{_WRAP}{quoted('w')}|{VALUE})",
         "A literal assigned to a secret-bearing name: `=`, `:`, `:=`, `=>`, `?=`, `||=`, `<-`; "
         "YAML, TOML, INI, .env, properties, JSON, XML attributes, map and struct literals, "
-        "keyword arguments, HTTP headers; also through a call or cast ([]byte(\"x\")).",
+        'keyword arguments, HTTP headers; also through a call or cast ([]byte("x")).',
         _value_ok,
         group="value",
         after_name=True,
+        follows=_SEPARATORS,
     ),
     Rule(
         "generic-secret",
@@ -152,6 +156,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _value_ok,
         group=_GROUP2,
         after_name=True,
+        follows=_SEPARATORS,
     ),
     Rule(
         "generic-secret",
@@ -161,6 +166,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _value_ok,
         group=_GROUP2,
         after_name=True,
+        follows=_SEPARATORS,
     ),
     Rule(
         "generic-secret",
@@ -171,6 +177,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _setter_value_ok,
         group="value",
         after_name=True,
+        follows="(",
     ),
     Rule(
         "generic-secret",
@@ -181,16 +188,18 @@ AFTER_NAME: tuple[Rule, ...] = (
         _setter_value_ok,
         group=_GROUP2,
         after_name=True,
+        follows="(",
     ),
     Rule(
         "generic-secret",
         "secret",
         r"""\\?["']\s*,\s*""" + quoted("2"),
         'A secret-bearing name and its value as two string literals: put("db.password", "x"), '
-        'os.environ.setdefault("DB_PASSWORD", "x"), define(\'DB_PASSWORD\', \'x\').',
+        "os.environ.setdefault(\"DB_PASSWORD\", \"x\"), define('DB_PASSWORD', 'x').",
         _quoted_name_value_ok,
         group=_GROUP2,
         after_name=True,
+        follows=",",
     ),
     Rule(
         "generic-secret",
@@ -201,6 +210,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _value_ok,
         group="value",
         after_name=True,
+        follows=",vV",
     ),
     Rule(
         "generic-secret",
@@ -211,16 +221,18 @@ AFTER_NAME: tuple[Rule, ...] = (
         _element_ok,
         group="xv",
         after_name=True,
+        follows=">",
     ),
     Rule(
         "generic-secret",
         "secret",
         r"[ \t]+" + QUOTED,
-        "A literal after a secret-bearing name and a space: #define WIFI_PASSWORD \"x\", "
+        'A literal after a secret-bearing name and a space: #define WIFI_PASSWORD "x", '
         "Gradle `password 'x'`, SQL `PASSWORD 'x'`.",
         _value_ok,
         group="value",
         after_name=True,
+        follows="",
     ),
     Rule(
         "generic-secret",
@@ -231,6 +243,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _space_value_ok,
         group="value",
         after_name=True,
+        follows="",
     ),
     Rule(
         "generic-secret",
@@ -240,6 +253,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _value_ok,
         group="pv",
         after_name=True,
+        follows="iw",
     ),
 )
 
@@ -301,8 +315,7 @@ HEADERS_AND_URLS: tuple[Rule, ...] = (
         "secret",
         r"(?=[Aa])(?i:authorization)[\"'\]]{0,2}\s*[:=]?\s*[\"']?\s*(?i:basic)\s+"
         r"(?P<secret>[A-Za-z0-9+/]{8,}={0,2})",
-        "HTTP Basic credentials in an Authorization header (also nginx `Authorization \"Basic "
-        'x"`).',
+        'HTTP Basic credentials in an Authorization header (also nginx `Authorization "Basic x"`).',
         _header_ok,
         needles=("authorization",),
     ),
@@ -345,7 +358,9 @@ def _cli_value_ok(found: Found) -> bool:
     # A password typed on a command line is real, even `-pSECRET`: only lookups ($VAR,
     # %VAR%, <password>) and masks (****, xxxx) stay visible.
     value = found.value
-    return not value.startswith(("$", "%", "<", "{")) and set(value.lower()) - {"*", "x", "."} != set()
+    return (
+        not value.startswith(("$", "%", "<", "{")) and set(value.lower()) - {"*", "x", "."} != set()
+    )
 
 
 def _cli_strict_ok(found: Found) -> bool:
@@ -353,7 +368,9 @@ def _cli_strict_ok(found: Found) -> bool:
     return not value.startswith(("$", "%", "<")) and not checks.is_kept_visible(value)
 
 
-_CLI_QUOTED_OR_WORD = r"""(?:"(?P<dq>[^"]{1,256})"|'(?P<sq>[^']{1,256})'|(?P<uv>[^\s'"`;|&)]{1,256}))"""
+_CLI_QUOTED_OR_WORD = (
+    r"""(?:"(?P<dq>[^"]{1,256})"|'(?P<sq>[^']{1,256})'|(?P<uv>[^\s'"`;|&)]{1,256}))"""
+)
 _CMD_PREFIX = r"[^|;&\n]{0,200}?\s"
 
 COMMAND_LINES: tuple[Rule, ...] = (
@@ -373,13 +390,25 @@ COMMAND_LINES: tuple[Rule, ...] = (
     Rule(
         "cli-password",
         "secret",
-        r"(?i:\b(?:sshpass|mongo|mongosh|mongodump|mongorestore|sqlcmd|bcp|docker|podman"
-        r"|nerdctl|helm|zip|unzip|ldapsearch|ldapadd|ldapmodify|ldapdelete|redis-cli)\b)"
+        r"(?i:\b(?:docker|podman|nerdctl|buildah|skopeo|oras|helm\s+registry)\s+login\b)"
+        + _CMD_PREFIX
+        + r"(?:-p|--password)(?:=|\s+)"
+        + _CLI_QUOTED_OR_WORD,
+        "A registry password: docker login -p x, podman login --password x.",
+        _cli_strict_ok,
+        needles=("login",),
+        group="value",
+    ),
+    Rule(
+        "cli-password",
+        "secret",
+        r"(?i:\b(?:sshpass|mongo|mongosh|mongodump|mongorestore|sqlcmd|bcp"
+        r"|zip|unzip|ldapsearch|ldapadd|ldapmodify|ldapdelete|redis-cli)\b)"
         + _CMD_PREFIX
         + r"(?:-p|-P|-w|-a)\s+"
         + _CLI_QUOTED_OR_WORD,
-        "A password after -p/-P/-w/-a where that flag is one: sshpass -p x, docker login -p x, "
-        "sqlcmd -P x, ldapsearch -w x, redis-cli -a x, zip -P x.",
+        "A password after -p/-P/-w/-a where that flag is one: sshpass -p x, sqlcmd -P x, "
+        "ldapsearch -w x, redis-cli -a x, zip -P x.",
         _cli_strict_ok,
         needles=("-p ", "-w ", "-a "),
         group="value",

@@ -9,7 +9,7 @@ the earlier rule wins, so specific formats come before general ones.
 from __future__ import annotations
 
 from reviewer.prepare.redact import checks
-from reviewer.prepare.redact.model import BASE64_CHARS, TOKEN_CHARS, Found, Rule, Validator
+from reviewer.prepare.redact.model import BASE64_CHARS, BODY_CHARS, Found, Rule, Validator
 
 _AWS_ID_PREFIXES = (
     "AKIA",
@@ -39,7 +39,7 @@ _GITLAB_PREFIXES = (
 )
 _END = r"(?![A-Za-z0-9_-])"
 # A token's body: 16+ characters from [A-Za-z0-9_~-], or from base64's alphabet.
-_TOKEN_RUN = (TOKEN_CHARS, 16)
+_TOKEN_RUN = (BODY_CHARS, 16)
 _BASE64_RUN = (BASE64_CHARS, 16)
 
 
@@ -71,14 +71,24 @@ def _random_letters(found: Found) -> bool:
     )
 
 
+def _not_mask(found: Found) -> bool:
+    """ghp_xxxx..., sk-****...: a placeholder with a token's prefix, not a token."""
+    tail = found.value[-16:]
+    return len(set(tail.lower())) > 3
+
+
+def _all(*validators: Validator) -> Validator:
+    return lambda found: all(v(found) for v in validators)
+
+
 def _rule(
     family: str,
     pattern: str,
     description: str,
     needles: tuple[str, ...],
     validator: Validator | None = None,
-    group: str = "secret",
     *,
+    group: str = "secret",
     run: tuple[str, int] | None = _TOKEN_RUN,
 ) -> Rule:
     return Rule(
@@ -86,7 +96,7 @@ def _rule(
         "secret",
         pattern,
         description,
-        validator,
+        _all(_not_mask, validator) if validator else _not_mask,
         needles=needles,
         group=group,
         run=run,
