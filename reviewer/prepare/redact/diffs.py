@@ -18,7 +18,8 @@ _K8S_SECRET = re.compile(r"""^\s*["']?kind["']?\s*:\s*["']?Secret["']?\s*,?\s*(?
 
 
 def _hints(texts: Sequence[str]) -> Hints:
-    return Hints(k8s_secret=any("Secret" in t and _K8S_SECRET.search(t) for t in texts))
+    text = "\n".join(texts)
+    return Hints(k8s_secret="Secret" in text and _K8S_SECRET.search(text) is not None)
 
 
 def kind_of(family: str) -> Kind:
@@ -64,9 +65,13 @@ def redact_text(text: str, *, pii: bool = True) -> tuple[str, tuple[Redaction, .
     return "".join(r + ln[len(b) :] for r, ln, b in zip(redacted, raw, bodies, strict=True)), found
 
 
-def _hunk_spans(lines: Sequence[DiffLine], hints: Hints) -> BlockSpans:
+def _hunk_spans(lines: Sequence[DiffLine], full: View, hints: Hints) -> BlockSpans:
     """Blocks of a hunk, found in the old side (ctx + del) and the new side (ctx + add)
-    separately: an edit inside a key interleaves both sides' lines."""
+    separately: an edit inside a key interleaves both sides' lines. ``full``: every line."""
+    kinds = {ln.kind for ln in lines}
+    if "del" not in kinds or "add" not in kinds:
+        # One side is the context alone, which the other side (all the lines) holds too.
+        return block_spans(full, hints)
     spans: BlockSpans = {}
     for side in ("del", "add"):
         view = [i for i, ln in enumerate(lines) if ln.kind in ("ctx", side)]
@@ -98,9 +103,10 @@ def redact_hunk_sites(
 ) -> RedactedHunk:
     """The hunk with every line's text (and its header) redacted, how many spans were
     replaced (a private key counts once per body line) and where."""
-    hints = hints if hints is not None else _hints([ln.text for ln in hunk.lines])
-    spans = _hunk_spans(hunk.lines, hints)
-    hits = scan(View([ln.text for ln in hunk.lines]), pii=pii)
+    full = View([ln.text for ln in hunk.lines])
+    hints = hints if hints is not None else _hints(full.lines)
+    spans = _hunk_spans(hunk.lines, full, hints)
+    hits = scan(full, pii=pii)
     sites: list[RedactionSite] = []
     new_lines = list(hunk.lines)
     for i in sorted(hits.keys() | spans.keys()):
@@ -109,7 +115,7 @@ def redact_hunk_sites(
         sites.extend(_site(path, ln, r.kind) for r in found)
         if found:
             new_lines[i] = ln.model_copy(update={"text": text})
-    header, found = apply(hunk.header, 0, pii=pii)
+    header, found = apply(hunk.header, 0, pii=pii) if hunk.header else ("", [])
     sites.extend(_site(path, None, r.kind) for r in found)
     if not sites:
         return RedactedHunk(hunk, 0, ())

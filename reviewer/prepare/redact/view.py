@@ -1,27 +1,22 @@
 """One contiguous view of lines (a text, or one side of a hunk), joined once, so that rules
-can find the few lines worth a look with one C-speed regex pass instead of a Python loop."""
+can find the few lines worth a look with one C-speed pass instead of a Python loop."""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import cached_property
 
 
-@dataclass(frozen=True)
 class View:
-    lines: Sequence[str]
+    __slots__ = ("_flats", "joined", "lines", "text")
 
-    @cached_property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    @cached_property
-    def joined(self) -> bool:
-        """Whether offsets in ``text`` map back to lines: no line holds a "\\n" itself."""
-        return self.text.count("\n") == len(self.lines) - 1
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
+        self.text = "\n".join(lines)
+        # Whether offsets in ``text`` map back to lines: no line holds a "\n" itself.
+        self.joined = self.text.count("\n") == len(lines) - 1
+        self._flats: dict[str, bytes] = {}
 
     def positions(self, text: str, matches: Iterator[re.Match[str]]) -> Iterator[tuple[int, int]]:
         """(line index, offset in the line) of each match in ``text`` (``self.text`` or a
@@ -50,12 +45,9 @@ class View:
         yield from self.positions(self.text, regex.finditer(self.text))
 
     def lines_matching(self, regex: re.Pattern[str]) -> list[int]:
-        """The indexes of the lines ``regex`` finds something in (compile it with
-        re.MULTILINE when it anchors), in order, each once."""
-        if not self.joined:
-            return [i for i, line in enumerate(self.lines) if regex.search(line)]
+        """The indexes of the lines ``regex`` finds something in, in order, each once."""
         found: list[int] = []
-        for i, _ in self.positions(self.text, regex.finditer(self.text)):
+        for i, _ in self.matches(regex):
             if not found or found[-1] != i:
                 found.append(i)
         return found
@@ -65,7 +57,11 @@ class View:
         (ASCII). `bytes.translate` maps those to "x" and the rest to " " (newlines kept),
         then `find` of a literal finds the runs: far faster than a regex, which would try
         every position."""
-        flat = self._flat(chars)
+        flat = self._flats.get(chars)
+        if flat is None:
+            flat = self._flats[chars] = self.text.encode("utf-8", "surrogatepass").translate(
+                _run_map(chars)
+            )
         run = b"x" * length
         found: list[int] = []
         line = pos = last = 0
@@ -78,16 +74,6 @@ class View:
         if not self.joined:
             return list(range(len(self.lines))) if found else []
         return found
-
-    @cached_property
-    def _encoded(self) -> bytes:
-        return self.text.encode("utf-8", "surrogatepass")
-
-    def _flat(self, chars: str) -> bytes:
-        cache: dict[str, bytes] = self.__dict__.setdefault("_flats", {})
-        if chars not in cache:
-            cache[chars] = self._encoded.translate(_run_map(chars))
-        return cache[chars]
 
 
 @functools.cache
