@@ -65,8 +65,7 @@ def table(title: str, result: Score, what: str) -> None:
     for label, (cases, hits) in result.by_label.items():
         print(f"| {label} | {cases} | {hits} | {hits / cases:.0%} |")
     print(
-        f"| **all ({len(result.by_label)})** | {result.total} | {result.hits} | "
-        f"{result.rate:.1%} |"
+        f"| **all ({len(result.by_label)})** | {result.total} | {result.hits} | {result.rate:.1%} |"
     )
 
 

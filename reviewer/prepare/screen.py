@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from reviewer.core.settings import Settings
 from reviewer.core.values import FileDiff, NotReviewed, RedactionSite
 from reviewer.prepare.filters import select_files
-from reviewer.prepare.redact import is_secret_file, redact_changes
+from reviewer.prepare.redact.files import is_secret_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,10 @@ def screen_files(files: Sequence[FileDiff], settings: Settings) -> Screened:
             )
         else:
             kept.append(fd)
-    if not settings.redact:
+    if not settings.redact or not kept:
         return Screened(tuple(kept), tuple(not_reviewed))
+    # Loaded here: a run with nothing to send never compiles the rules.
+    from reviewer.prepare.redact.diffs import redact_changes
+
     redacted = redact_changes(kept, pii=settings.redact_pii)
     return Screened(redacted.files, tuple(not_reviewed), len(redacted.sites), redacted.sites)
