@@ -157,6 +157,7 @@ def looks_random(value: str, *, passphrase: bool = False) -> bool:
     return shannon_entropy(value) >= 3.0
 
 
+@functools.lru_cache(maxsize=4096)
 def is_code_reference(value: str) -> bool:
     """An unquoted value in source code is an expression, not a literal secret."""
     if _DOTTED.match(value):

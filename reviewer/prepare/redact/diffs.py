@@ -89,7 +89,7 @@ class RedactedHunk:
 
 
 def _site(path: str, ln: DiffLine | None, family: str) -> RedactionSite:
-    return RedactionSite(
+    return RedactionSite.model_construct(
         path=path,
         line=ln.new_no if ln is not None else None,
         old_line=ln.old_no if ln is not None and ln.new_no is None else None,

@@ -99,12 +99,38 @@ def line_candidates(line: str, tab: Table, hits: Hits) -> list[_Candidate]:
             after = line[end : end + 12].lstrip(_SKIPPED)[:1]
             if not after or not names.is_secret_name(name := tok.group()):
                 continue
-            for compiled in tab.after_name:
-                if not compiled.rule.follows or after in compiled.rule.follows:
-                    m = compiled.regex.match(line, end)
-                    if m is not None:
-                        _candidates(compiled, (m,), found, name, tok.start())
+            spaced = line[end : end + 1] in (" ", "\t")
+            for compiled in _after_rules(tab, after, spaced=spaced):
+                m = compiled.regex.match(line, end)
+                if m is not None:
+                    _candidates(compiled, (m,), found, name, tok.start())
     return found
+
+
+_Dispatch = dict[tuple[int, str, bool], tuple[Compiled, ...]]
+_DISPATCH: _Dispatch = {}
+# After a space, these start another syntax (`name = x`, `name(...)`), not `name value`.
+_NOT_A_SPACED_VALUE = "=:!?|<("
+
+
+def _after_rules(tab: Table, after: str, *, spaced: bool) -> tuple[Compiled, ...]:
+    """The after_name rules whose ``follows`` admits what follows a name: "" anything,
+    " " whitespace right after the name (and a value, not a separator, after it), else the
+    first character after the name and any spaces, quotes or brackets. Memoized."""
+    key = (id(tab), after, spaced)
+    rules = _DISPATCH.get(key)
+    if rules is None:
+        rules = _DISPATCH[key] = tuple(
+            c
+            for c in tab.after_name
+            if not c.rule.follows
+            or (
+                spaced and after not in _NOT_A_SPACED_VALUE
+                if c.rule.follows == " "
+                else after in c.rule.follows
+            )
+        )
+    return rules
 
 
 # --------------------------------------------------------------------------- applying
@@ -164,8 +190,11 @@ def apply(
         parts.append(marker(cand.family))
         pos = cand.end
     parts.append(line[pos:])
+    # model_construct: these fields are ours and already right; validation would cost more
+    # than the whole match on a busy line.
     return "".join(parts), [
-        Redaction(kind=c.family, line=index, start=c.start, end=c.end) for c in chosen
+        Redaction.model_construct(kind=c.family, line=index, start=c.start, end=c.end)
+        for c in chosen
     ]
 
 

@@ -147,14 +147,18 @@ class Table:
         always = [i for i in line_rules if self.rules[i].rule.run is None]
         self.always = _needles(self.rules, always, NAME_STEMS)
         self.stems = {n for n in self.always.runs if any(s.startswith(n) for s in NAME_STEMS)}
-        # By run: the rules tried on any line with such a run, and the needled ones.
-        self.by_run: dict[tuple[str, int], tuple[set[int], _Needles | None]] = {}
-        for run in {self.rules[i].rule.run for i in line_rules} - {None}:
-            assert run is not None
-            ids = [i for i in line_rules if self.rules[i].rule.run == run]
+        # By run (and gate): the rules tried on any line with such a run, and the needled ones.
+        self.by_run: dict[tuple[str, int, str], tuple[set[int], _Needles | None]] = {}
+        for key in {(*r.run, r.gate) for i in line_rules if (r := self.rules[i].rule).run}:
+            ids = [
+                i
+                for i in line_rules
+                if (*(self.rules[i].rule.run or ()), self.rules[i].rule.gate) == key
+            ]
             bare = {i for i in ids if not self.rules[i].rule.needles}
             needled = [i for i in ids if self.rules[i].rule.needles]
-            self.by_run[run] = (bare, _needles(self.rules, needled, ()) if needled else None)
+            self.by_run[key] = (bare, _needles(self.rules, needled, ()) if needled else None)
+        self.gates = {g: re.compile(g) for _, _, g in self.by_run if g}
 
     def scan(self, view: View) -> dict[int, Hits]:
         """The lines (by index) that any line rule could match, with what to run. Every
@@ -183,8 +187,11 @@ class Table:
             if needle in self.stems:
                 hits.stems.append(offset)
         low_lines: list[str] | None = None
-        for (chars, length), (bare, needled) in self.by_run.items():
+        lines = view.lines
+        for (chars, length, gate), (bare, needled) in self.by_run.items():
             for line in view.lines_with_run(chars, length):
+                if gate and not self.gates[gate].search(lines[line]):
+                    continue
                 rules = set(bare)
                 if needled is not None:
                     low_lines = low_lines or low.split("\n")

@@ -56,7 +56,7 @@ class Rule:
     - ``run``: (characters, length): every match holds a run of at least ``length``
       consecutive ASCII characters from the set (a token's body, a number's digits). With
       needles, they are looked for only on lines that have such a run; without, the rule
-      runs on every such line.
+      runs on every such line (that ``gate``, when given, also finds).
     - ``after_name``: matched right after each secret-bearing name on a line
       (``names.is_secret_name``) instead, when what follows the name fits ``follows``.
     """
@@ -70,8 +70,9 @@ class Rule:
     group: str = "secret"
     after_name: bool = False
     run: tuple[str, int] | None = None
+    gate: str = ""  # a regex the line must also hold (checked on the lines ``run`` found)
     # after_name rules: what the first character after the name and any spaces, quotes or
-    # brackets can be (empty: anything).
+    # brackets can be; " ": whitespace right after the name; "": anything.
     follows: str = ""
 
 

@@ -169,6 +169,8 @@ def _email_ok(found: Found) -> bool:
 # Every number these rules take holds four consecutive digits (card and IBAN groups, the
 # parts of a phone number, ID numbers).
 _DIGIT_RUN = (DIGITS, 4)
+# ...and ten digits with at most single separators between them: a year or a port is not.
+_TEN_DIGITS = r"\d(?:[ -]?\d){9}"
 
 
 def _digits(text: str) -> str:
@@ -378,6 +380,7 @@ PII: tuple[Rule, ...] = (
         "Mainland China mobile numbers (1[3-9] + 9 digits, with +86 and separators).",
         _cn_mobile_ok,
         run=_DIGIT_RUN,
+        gate=_TEN_DIGITS,
     ),
     Rule(
         "id-cn",
@@ -387,6 +390,7 @@ PII: tuple[Rule, ...] = (
         "Mainland China resident ID numbers (18 characters, valid birth date and check digit).",
         _cn_id_ok,
         run=_DIGIT_RUN,
+        gate=_TEN_DIGITS,
     ),
     Rule(
         "payment-card",
@@ -395,6 +399,7 @@ PII: tuple[Rule, ...] = (
         "Payment card numbers: a card network's prefix and length, and a valid Luhn checksum.",
         _card_ok,
         run=_DIGIT_RUN,
+        gate=_TEN_DIGITS,
     ),
     Rule(
         "iban",
@@ -404,5 +409,6 @@ PII: tuple[Rule, ...] = (
         "International bank account numbers: a known country's length and a valid mod-97 checksum.",
         _iban_ok,
         run=_DIGIT_RUN,
+        gate=_TEN_DIGITS,
     ),
 )

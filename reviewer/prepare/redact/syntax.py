@@ -67,6 +67,7 @@ _WRAP = (
 _ASSIGN = _NAME_END + _TYPE + r"\s*" + _SEP + r"\s*"
 # Rule.follows: the first character after the name and any spaces, quotes or brackets.
 _SEPARATORS = "=:!?|<"
+_AWS_40 = r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 _GROUP2 = "value2"
 
 
@@ -127,13 +128,21 @@ AFTER_NAME: tuple[Rule, ...] = (
     Rule(
         "aws-secret-access-key",
         "secret",
-        _NAME_END + r"(?:\s*" + _SEP + r"\s*|\s+)[\"']?"
-        r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+        _NAME_END + r"\s*" + _SEP + r"\s*[\"']?" + _AWS_40,
         "An AWS secret access key (40 base64 characters) given to a name like "
         "aws_secret_access_key or SecretAccessKey.",
         _aws_secret_ok,
         after_name=True,
-        follows="",  # a separator, or a space before the value
+        follows=_SEPARATORS,
+    ),
+    Rule(
+        "aws-secret-access-key",
+        "secret",
+        r"[ \t]+[\"']?" + _AWS_40,
+        "The same after a space: aws configure set aws_secret_access_key x.",
+        _aws_secret_ok,
+        after_name=True,
+        follows=" ",
     ),
     Rule(
         "generic-secret",
@@ -232,7 +241,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _value_ok,
         group="value",
         after_name=True,
-        follows="",
+        follows=" ",
     ),
     Rule(
         "generic-secret",
@@ -243,7 +252,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         _space_value_ok,
         group="value",
         after_name=True,
-        follows="",
+        follows=" ",
     ),
     Rule(
         "generic-secret",
