@@ -101,6 +101,8 @@ def test_names_split_into_words_in_every_case_style(name: str, words: tuple[str,
         "signing_key",
         "apikey2",
         "refresh_token_v2",
+        "ALGOLIA_KEY",
+        "PUSHER_APP_KEY",
     ],
 )
 def test_secret_bearing_names(name: str) -> None:

@@ -74,7 +74,14 @@ _HASH = re.compile(
 )
 _PATH_OR_URL = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|[A-Za-z][\w+.-]*://)")
 # lowercase words joined by separators with few digits: "app.session.v1", "auth-cookie"
-_SLUG = re.compile(r"^[a-z0-9]+(?:[._:/-][a-z0-9]+)+$")
+# snake_case too, with leading or trailing underscores: "_hypothesis_stats", "access_token".
+_SLUG = re.compile(
+    r"^_*(?:[a-z0-9]+|[A-Z][a-z0-9]*|[A-Z0-9]+)(?:[._:/-]+(?:[a-z0-9]+|[A-Z][a-z0-9]*|[A-Z0-9]+))+_*$"
+)
+# Public by definition, though shaped like a secret: the Cache Directory Tagging signature.
+_PUBLIC_VALUES = frozenset({"8a477f597d28d172789f06886806bc55"})
+# A command-line flag is an option's name: "--full-trace", "-storepass".
+_FLAG = re.compile(r"^--?[A-Za-z][\w-]*=?$")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)+(?:[-+][\w.]+)?$")
 # Unquoted values that are code, not literals: settings.API_KEY, self._token, MY_TOKEN_2
 _DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$")
@@ -120,11 +127,17 @@ def is_kept_visible(value: str) -> bool:
     return is_placeholder(value) or _VISIBLE_START.match(value) is not None
 
 
+_CAMEL_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+
+
 def _is_word_like(core: str) -> bool:
-    # Words and camelCase names ("Contraseña", "#bygroup", "userAuthHeader") vs random letters,
-    # which switch case about every other character.
+    # Words and camelCase names ("Contraseña", "#bygroup", "userAuthHeader", "AsyncAPIKeys")
+    # vs random letters, which switch case about every other character.
     switches = sum(1 for a, b in itertools.pairwise(core) if a.isupper() != b.isupper())
-    return len(core) < 12 or switches * 4 < len(core)
+    if len(core) < 12 or switches * 4 < len(core):
+        return True
+    words = _CAMEL_WORD.findall(core)
+    return len(core) / max(len(words), 1) >= 3 and sum(len(w) == 1 for w in words) <= 1
 
 
 @functools.lru_cache(maxsize=4096)
@@ -134,11 +147,13 @@ def looks_random(value: str, *, passphrase: bool = False) -> bool:
     ``passphrase``: the name is a password's, where a long run of lowercase letters
     ("correcthorsebatterystaple") is a credential too.
     """
-    if len(value) < 8 or value.isdigit() or "[REDACTED:" in value:
+    if len(value) < 8 or value.isdigit() or "[REDACTED:" in value or value in _PUBLIC_VALUES:
         return False
     if _WHITESPACE.search(value):
         return False  # prose (UI labels, messages) is not a credential
     if is_kept_visible(value) or _SCREAMING.match(value) or _CODE_EXPR.match(value):
+        return False
+    if _FLAG.match(value):
         return False
     if _DOTTED.match(value) and is_code_reference(value):
         return False  # "settings.API_KEY": a reference to where the secret is

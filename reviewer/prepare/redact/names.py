@@ -299,6 +299,16 @@ METADATA_WORDS = frozenset(
         "complexity",
         "user",
         "username",
+        "verify",
+        "verified",
+        "verification",
+        "check",
+        "validate",
+        "from",
+        "for",
+        "to",
+        "of",
+        "by",
         "login",
         "email",
         "owner",
@@ -398,6 +408,7 @@ LOOKUP_VERBS = PREFIX_NEGATORS | frozenset(
 
 _STRONG_SUFFIX = re.compile("(?:" + "|".join(STRONG_WORDS) + r")s?$")
 _SPLIT = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _PLURALS = {"tokens": "token", "secrets": "secret", "passwords": "password", "keys": "key"}
 
 
@@ -407,12 +418,14 @@ def split_words(name: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in _SPLIT.findall(name))
 
 
-def _secret_at(words: tuple[str, ...], i: int) -> bool:
+def _secret_at(words: tuple[str, ...], i: int, *, constant: bool = False) -> bool:
     word = _PLURALS.get(words[i], words[i])
     if word in WEAK_WORDS:
         return True
     if word == "key":
-        return i > 0 and words[i - 1] in KEY_QUALIFIERS
+        # ALGOLIA_KEY, PUSHER_APP_KEY: a vendor's key as a SCREAMING constant or env var is
+        # a credential; cache_key or primary_key in code is not.
+        return i > 0 and (words[i - 1] in KEY_QUALIFIERS or constant)
     if word in ("string", "str"):
         return i > 0 and words[i - 1] in _STRING_QUALIFIERS
     if word.endswith("pass") and len(word) > 4:
@@ -423,7 +436,8 @@ def _secret_at(words: tuple[str, ...], i: int) -> bool:
 def secret_word_span(name: str) -> tuple[int, int] | None:
     """The first and last secret word of ``name``, or None: the name is not secret-bearing."""
     words = split_words(name)
-    hits = [i for i in range(len(words)) if _secret_at(words, i)]
+    constant = _CONSTANT.match(name) is not None
+    hits = [i for i in range(len(words)) if _secret_at(words, i, constant=constant)]
     if not hits:
         return None
     first, last = hits[0], hits[-1]

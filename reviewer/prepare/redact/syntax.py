@@ -78,8 +78,8 @@ def _value_ok(found: Found) -> bool:
     if m.groupdict().get("uv") is not None:
         if (m.groupdict().get("sep") or "").startswith(("==", "!=")):
             return False  # `if token == EXPECTED:` compares with code, not a literal
-        if checks.is_code_reference(value):
-            return False
+        if checks.is_code_reference(value) or m.string[m.end() : m.end() + 1] in ("(", "["):
+            return False  # a name, or a call: auth = _SigV4Auth(config)
     return checks.looks_random(value, passphrase=names.is_password_name(found.name))
 
 
@@ -111,6 +111,19 @@ _SPACE_CONTEXT = re.compile(
     r"|secret\s+set|--?[\w-]+)\s+$|#\s*define\s+$",
     re.IGNORECASE,
 )
+
+
+def _spaced_literal_ok(found: Found) -> bool:
+    # `name "x"` (#define, Gradle, SQL); not a Markdown code span after a word in prose.
+    return found.match.group("bq") is None and _value_ok(found)
+
+
+def _prose_ok(found: Found) -> bool:
+    # "the password is x." but not `if token is NOT_SET:` (an identity test in code).
+    value = found.value.rstrip(".,;:!?)")
+    if checks.is_code_reference(value) or checks.is_code_reference(value.split("(")[0]):
+        return False
+    return checks.looks_random(value, passphrase=names.is_password_name(found.name))
 
 
 def _space_value_ok(found: Found) -> bool:
@@ -238,7 +251,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         r"[ \t]+" + QUOTED,
         'A literal after a secret-bearing name and a space: #define WIFI_PASSWORD "x", '
         "Gradle `password 'x'`, SQL `PASSWORD 'x'`.",
-        _value_ok,
+        _spaced_literal_ok,
         group="value",
         after_name=True,
         follows=" ",
@@ -259,7 +272,7 @@ AFTER_NAME: tuple[Rule, ...] = (
         "secret",
         r"\s+(?:is|was)\s*:?\s+[`'\"]?(?P<pv>[^\s`'\"]{8,256}+)",
         "Prose that gives a secret away: `the admin password is x`.",
-        _value_ok,
+        _prose_ok,
         group="pv",
         after_name=True,
         follows="iw",
@@ -286,7 +299,20 @@ def _basic_ok(found: Found) -> bool:
 
 
 _URL_PLACEHOLDERS = frozenset(
-    {"password", "pass", "passwd", "pwd", "pw", "secret", "changeme", "x-oauth-basic", "token"}
+    {
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "pw",
+        "secret",
+        "changeme",
+        "x-oauth-basic",
+        "token",
+        "foo",
+        "bar",
+        "baz",
+    }
 )
 
 
@@ -372,6 +398,11 @@ def _cli_value_ok(found: Found) -> bool:
     )
 
 
+def _sql_password_ok(found: Found) -> bool:
+    # SQL quotes with ' or "; `identified by `key`` is prose with a Markdown code span.
+    return found.match.group("bq") is None and _cli_strict_ok(found)
+
+
 def _cli_strict_ok(found: Found) -> bool:
     value = found.value
     return not value.startswith(("$", "%", "<")) and not checks.is_kept_visible(value)
@@ -444,7 +475,7 @@ COMMAND_LINES: tuple[Rule, ...] = (
         "secret",
         r"(?i:\bidentified\s+(?:with\s+\w+\s+)?by\s+(?:password\s+)?)" + QUOTED,
         "A password in SQL: CREATE USER ... IDENTIFIED BY 'x'.",
-        _cli_strict_ok,
+        _sql_password_ok,
         needles=("identified",),
         group="value",
     ),
