@@ -204,12 +204,21 @@ class Table:
 
 def _overlapping(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """Every match, overlapping ones too ("sshpass" holds "pass"): search again one past
-    each start (finditer would skip them; a lookahead costs more)."""
+    each start (finditer would skip them; a lookahead costs more). A run of one needle
+    ("@@@@", "keykey") counts once: what it holds is found at its first occurrence."""
     search = regex.search
     pos = 0
     while (m := search(text, pos)) is not None:
         yield m
-        pos = m.start() + 1
+        needle, start = m.group(), m.start()
+        pos = start + 1
+        if text.startswith(needle, start + len(needle)):
+            pos = _repeats(needle).match(text, start).end()  # type: ignore[union-attr]
+
+
+@functools.cache
+def _repeats(needle: str) -> re.Pattern[str]:
+    return re.compile(f"(?:{re.escape(needle)})++")
 
 
 @functools.cache
