@@ -131,7 +131,7 @@ def multiline_strings(view: View) -> LineSpans:
     (`client_secret: |`) and triple-quoted or backtick strings (`TOKEN = \"\"\"`)."""
     lines = view.lines
     spans: LineSpans = {}
-    for i, at in view.matches(_OPENER_END):
+    for i, at in view.named_matches(_OPENER_END):
         line = lines[i]
         opener = _opener(line, at)
         if opener is None:
@@ -196,7 +196,7 @@ def name_value_pairs(view: View) -> LineSpans:
     """A secret-bearing name on one line and its value on one of the next few."""
     lines = view.lines
     spans: LineSpans = {}
-    for i in view.lines_matching(_NAME_LINE_START):
+    for i in sorted({i for i, _ in view.named_matches(_NAME_LINE_START)}):
         m = _NAME_LINE.match(lines[i])
         if m is None:
             continue

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reviewer.core.values import DiffLine, FileDiff, Hunk, RedactionSite
-from reviewer.prepare.redact.engine import BlockSpans, apply, block_spans, redact_view, scan
+from reviewer.prepare.redact.engine import (
+    BlockSpans,
+    apply,
+    block_spans,
+    named_lines,
+    redact_view,
+    scan,
+)
 from reviewer.prepare.redact.gate import Hits
 from reviewer.prepare.redact.model import Kind, Redaction
 from reviewer.prepare.redact.rules import Hints, families
@@ -105,8 +112,9 @@ def redact_hunk_sites(
     replaced (a private key counts once per body line) and where."""
     full = View([ln.text for ln in hunk.lines])
     hints = hints if hints is not None else _hints(full.lines)
-    spans = _hunk_spans(hunk.lines, full, hints)
     hits = scan(full, pii=pii)
+    full.named = named_lines(hits)
+    spans = _hunk_spans(hunk.lines, full, hints)
     sites: list[RedactionSite] = []
     new_lines = list(hunk.lines)
     for i in sorted(hits.keys() | spans.keys()):

@@ -148,6 +148,11 @@ def block_spans(view: View, hints: Hints) -> BlockSpans:
     return spans
 
 
+def named_lines(hits: dict[int, Hits]) -> set[int]:
+    """The lines where the gate saw a name stem: the only ones a name can be on."""
+    return {i for i, h in hits.items() if h.stems or not h.exact}
+
+
 def scan(view: View, *, pii: bool = True) -> dict[int, Hits]:
     """The lines of a view that a line rule could match (``gate.Table.scan``)."""
     return table(pii).scan(view)
@@ -203,8 +208,9 @@ def redact_view(
 ) -> dict[int, tuple[str, list[Redaction]]]:
     """The lines of one contiguous view that changed, by index: new text and redactions."""
     view = View(lines)
-    blocks = block_spans(view, hints)
     hits = scan(view, pii=pii)
+    view.named = named_lines(hits)
+    blocks = block_spans(view, hints)
     out: dict[int, tuple[str, list[Redaction]]] = {}
     for i in sorted(hits.keys() | blocks.keys()):
         text, found = apply(lines[i], i, blocks.get(i, ()), pii=pii, hits=hits.get(i, Hits()))

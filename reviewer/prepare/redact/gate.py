@@ -56,14 +56,8 @@ NAME_STEMS = (
     "ak:",
     'ak"',
     "ak'",
-    "_sk",
     "sk_",
-    "-sk",
-    ".sk",
-    "_ak",
     "ak_",
-    "-ak",
-    ".ak",
 )
 
 _Trie = dict[str, "_Trie"]

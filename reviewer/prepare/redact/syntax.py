@@ -343,7 +343,10 @@ HEADERS_AND_URLS: tuple[Rule, ...] = (
         r"\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)",
         "A bearer token: `Authorization: Bearer x`, `Bearer x` in code, `Authorization: token x`.",
         _header_ok,
-        needles=("bearer", "authorization"),
+        needles=(
+            "arer",
+            "auth",
+        ),  # bearer, authorization: needles starting with a common first letter are cheaper
     ),
     Rule(
         "basic-auth",
@@ -352,7 +355,7 @@ HEADERS_AND_URLS: tuple[Rule, ...] = (
         r"(?P<secret>[A-Za-z0-9+/]{8,}={0,2})",
         'HTTP Basic credentials in an Authorization header (also nginx `Authorization "Basic x"`).',
         _header_ok,
-        needles=("authorization",),
+        needles=("auth",),
     ),
     Rule(
         "basic-auth",
@@ -360,7 +363,7 @@ HEADERS_AND_URLS: tuple[Rule, ...] = (
         r"\b[Bb]asic\s+(?P<secret>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])",
         "`Basic x` anywhere, when x decodes to user:password.",
         _basic_ok,
-        needles=("basic",),
+        needles=("asic",),  # basic
     ),
     Rule(
         "url-password",
@@ -476,7 +479,7 @@ COMMAND_LINES: tuple[Rule, ...] = (
         r"(?i:\bidentified\s+(?:with\s+\w+\s+)?by\s+(?:password\s+)?)" + QUOTED,
         "A password in SQL: CREATE USER ... IDENTIFIED BY 'x'.",
         _sql_password_ok,
-        needles=("identified",),
+        needles=("dentified",),  # identified
         group="value",
     ),
 )

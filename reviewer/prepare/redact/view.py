@@ -9,10 +9,13 @@ from collections.abc import Iterator, Sequence
 
 
 class View:
-    __slots__ = ("_flats", "joined", "lines", "text")
+    __slots__ = ("_flats", "joined", "lines", "named", "text")
 
-    def __init__(self, lines: Sequence[str]) -> None:
+    def __init__(self, lines: Sequence[str], named: set[int] | None = None) -> None:
         self.lines = lines
+        # The lines that may hold a secret-bearing name (the gate's name stems), when known:
+        # rules about names need not look anywhere else.
+        self.named = named
         self.text = "\n".join(lines)
         # Whether offsets in ``text`` map back to lines: no line holds a "\n" itself.
         self.joined = self.text.count("\n") == len(lines) - 1
@@ -43,6 +46,15 @@ class View:
                     yield i, m.start()
             return
         yield from self.positions(self.text, regex.finditer(self.text))
+
+    def named_matches(self, regex: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        """``matches``, on the lines that may hold a name only (all, when not known)."""
+        if self.named is None:
+            yield from self.matches(regex)
+            return
+        for i in sorted(self.named):
+            for m in regex.finditer(self.lines[i]):
+                yield i, m.start()
 
     def lines_matching(self, regex: re.Pattern[str]) -> list[int]:
         """The indexes of the lines ``regex`` finds something in, in order, each once."""
