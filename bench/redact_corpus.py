@@ -1,29 +1,37 @@
 """Recall and false positives of reviewer.prepare.redact over the labelled corpus, and its speed.
 
-    python bench/redact_corpus.py [--lines 50000] [--repeat 5] [--path DIR]
+    python bench/redact_corpus.py [--lines 50000] [--repeat 5] [--path DIR ...] [--write]
 
-Prints Markdown tables (per family) for the README, then timings for redacting N lines as
-text, as lines, and as FileDiff hunks: a secret-dense synthetic sample, and with --path the
-first N lines of the *.py files under DIR (real code). Wall and CPU seconds are the best of
---repeat runs; CPU time is the steadier figure on a busy machine.
+Prints Markdown: per-family tables for secrets, personal data and look-alikes
+(tests/data/secrets, loaded by tests/secrets_corpus.py), then ms per 1,000 lines for redacting
+real code (this repository's *.py files, and every --path DIR) as FileDiff hunks, as lines and
+as one text, a secret-dense synthetic sample, and the same code at 1x/2x/4x to show that the
+cost is linear. CPU time is the best of --repeat runs (the steadier figure on a busy machine).
+--write puts the output into BENCHMARKS.md between its redaction markers.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import io
+import platform
+import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any
 
-from reviewer.core.values import DiffLine, FileDiff, Hunk
-from reviewer.prepare.redact import redact_files, redact_lines, redact_text
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "secrets"
+from secrets_corpus import Score, load, score  # noqa: E402
 
-# Ordinary code with a few secrets, the shape of a real diff: most lines never reach a detector.
+from reviewer.core.values import DiffLine, FileDiff, Hunk  # noqa: E402
+from reviewer.prepare.redact import redact_files, redact_lines, redact_text  # noqa: E402
+
+START, END = "<!-- redact-bench:start -->", "<!-- redact-bench:end -->"
+
+# Ordinary code with a few secrets, denser than a real diff: 7 lines in 20 reach a detector.
 CODE = (
     "import json",
     "from app.db import session",
@@ -48,91 +56,129 @@ CODE = (
 )
 
 
-def load(name: str) -> list[dict[str, Any]]:
-    with (CORPUS / name).open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def _redacted(text: str) -> str:
+    return redact_text(text)[0]
 
 
-def detected(row: dict[str, Any]) -> bool:
-    out, _ = redact_text(row["text"])
-    return f"[REDACTED:{row['family']}]" in out and not any(s in out for s in row["secrets"])
+def table(title: str, result: Score, what: str) -> None:
+    print(f"\n| {title} | cases | {what} | rate |\n| --- | ---: | ---: | ---: |")
+    for label, (cases, hits) in result.by_label.items():
+        print(f"| {label} | {cases} | {hits} | {hits / cases:.0%} |")
+    print(
+        f"| **all ({len(result.by_label)})** | {result.total} | {result.hits} | {result.rate:.1%} |"
+    )
 
 
-def table(title: str, rows: list[dict[str, Any]], hit: Callable[[dict[str, Any]], bool]) -> float:
-    by_family: dict[str, list[bool]] = defaultdict(list)
-    for row in rows:
-        by_family[row["family"]].append(hit(row))
-    print(f"\n| {title} | samples | hits | rate |\n| --- | ---: | ---: | ---: |")
-    for family, hits in sorted(by_family.items()):
-        print(f"| {family} | {len(hits)} | {sum(hits)} | {sum(hits) / len(hits):.0%} |")
-    total = [h for hits in by_family.values() for h in hits]
-    rate = sum(total) / len(total)
-    print(f"| **all ({len(by_family)} families)** | {len(total)} | {sum(total)} | {rate:.1%} |")
-    return rate
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, float]:
-    wall, cpu = [], []
+def best_cpu(repeat: int, fn: Callable[[], object]) -> float:
+    times = []
     for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
+        start = time.process_time()
         fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return min(wall), min(cpu)
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def as_files(lines: list[str]) -> list[FileDiff]:
+    """Added files of 1,000 lines in hunks of 50: the shape of a large diff."""
+    files = []
+    for f in range(0, len(lines), 1000):
+        chunk = lines[f : f + 1000]
+        hunks = tuple(
+            Hunk(
+                old_start=0,
+                old_len=0,
+                new_start=h + 1,
+                new_len=len(chunk[h : h + 50]),
+                lines=tuple(
+                    DiffLine(kind="add", text=t, new_no=h + k + 1)
+                    for k, t in enumerate(chunk[h : h + 50])
+                ),
+            )
+            for h in range(0, len(chunk), 50)
+        )
+        files.append(FileDiff(path=f"src/m{f}.py", status="added", hunks=hunks))
+    return files
 
 
 def timings(title: str, lines: list[str], repeat: int) -> None:
     n = len(lines)
     text = "\n".join(lines) + "\n"
-    hunks = tuple(
-        Hunk(
-            old_start=1,
-            old_len=0,
-            new_start=start + 1,
-            new_len=len(lines[start : start + 50]),
-            lines=tuple(
-                DiffLine(kind="add", text=t, new_no=start + k + 1)
-                for k, t in enumerate(lines[start : start + 50])
-            ),
-        )
-        for start in range(0, n, 50)
-    )
-    files = [
-        FileDiff(path=f"src/m{i}.py", hunks=hunks[i : i + 20]) for i in range(0, len(hunks), 20)
-    ]
+    files = as_files(lines)
     _, count = redact_files(files)
-    print(f"\n{title}: {n:,} lines, {count:,} redactions, best of {repeat}:\n")
-    print("| input | wall s | CPU s | lines/s (CPU) |\n| --- | ---: | ---: | ---: |")
+    print(f"\n{title}: {n:,} lines, {count:,} redactions; CPU, best of {repeat}:\n")
+    print("| input | ms / 1,000 lines | lines/s |\n| --- | ---: | ---: |")
     for label, fn in (
-        ("redact_text (one string)", lambda: redact_text(text)),
+        ("redact_files (hunks of 50 lines)", lambda: redact_files(files)),
         ("redact_lines", lambda: redact_lines(lines)),
-        (f"redact_files ({len(files)} FileDiffs)", lambda: redact_files(files)),
+        ("redact_text (one string)", lambda: redact_text(text)),
     ):
-        wall, cpu = best_of(repeat, fn)
-        print(f"| {label} | {wall:.3f} | {cpu:.3f} | {n / max(cpu, 1e-9):,.0f} |")
+        cpu = best_cpu(repeat, fn)
+        print(f"| {label} | {cpu / n * 1e6:.2f} | {n / max(cpu, 1e-9):,.0f} |")
+
+
+def linearity(lines: list[str], repeat: int) -> None:
+    print("\nLinear in size (redact_lines, CPU, best of the runs):\n")
+    print("| lines | ms | ms / 1,000 lines |\n| ---: | ---: | ---: |")
+    for factor in (1, 2, 4):
+        sample = lines * factor
+        cpu = best_cpu(repeat, lambda sample=sample: redact_lines(sample))  # type: ignore[misc]
+        print(f"| {len(sample):,} | {cpu * 1e3:.0f} | {cpu / len(sample) * 1e6:.2f} |")
+
+
+def code_lines(paths: list[Path], limit: int) -> list[str]:
+    lines: list[str] = []
+    for base in paths:
+        for file in sorted(base.rglob("*.py")):
+            lines.extend(file.read_text(encoding="utf-8", errors="replace").splitlines())
+            if len(lines) >= limit:
+                return lines[:limit]
+    return lines
+
+
+def report(args: argparse.Namespace) -> None:
+    secrets = score(load("secret"), _redacted)
+    pii = score(load("pii"), _redacted)
+    damaged = score(load("look-alike"), _redacted)
+    table("secret family", secrets, "redacted")
+    table("personal data", pii, "redacted")
+    table("look-alike group", damaged, "damaged")
+    found = secrets.hits + pii.hits
+    cases = secrets.total + pii.total
+    print(
+        f"\n**Recall {found / cases:.1%}** ({found}/{cases}: secrets {secrets.rate:.1%}, "
+        f"personal data {pii.rate:.1%}); **look-alikes damaged {damaged.rate:.1%}** "
+        f"({damaged.hits}/{damaged.total})."
+    )
+    print(f"\nPython {platform.python_version()}, {platform.machine()}.")
+    own = code_lines([ROOT / "reviewer", ROOT / "tests"], args.lines)
+    timings("This repository's code (reviewer/, tests/)", own, args.repeat)
+    for path in args.path:
+        timings(str(path), code_lines([path], args.lines), args.repeat)
+    timings(
+        "Secret-dense sample (35% of lines reach a detector)",
+        [CODE[i % len(CODE)] for i in range(args.lines)],
+        args.repeat,
+    )
+    linearity(own[:10_000], args.repeat)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--path", type=Path, help="also time the *.py files under this directory")
+    parser.add_argument("--path", type=Path, action="append", default=[], help="more code")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
-    recall = table("secret family (recall)", load("secrets.jsonl"), detected)
-    fp = table(
-        "look-alike (false positives)",
-        load("not_secrets.jsonl"),
-        lambda row: bool(redact_text(row["text"])[1]),
-    )
-    print(f"\nrecall {recall:.1%}, false-positive rate {fp:.1%}")
-    timings("secret-dense sample", [CODE[i % len(CODE)] for i in range(args.lines)], args.repeat)
-    if args.path is not None:
-        real: list[str] = []
-        for file in sorted(args.path.rglob("*.py")):
-            real.extend(file.read_text(encoding="utf-8", errors="replace").splitlines())
-            if len(real) >= args.lines:
-                break
-        timings(str(args.path), real[: args.lines], args.repeat)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        report(args)
+    print(out.getvalue())
+    if args.write:
+        bench = ROOT / "BENCHMARKS.md"
+        text = bench.read_text(encoding="utf-8")
+        head, rest = text.split(START, 1)
+        _, tail = rest.split(END, 1)
+        bench.write_text(f"{head}{START}\n{out.getvalue().strip()}\n{END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from reviewer.core.values import (
     ChunkFailure,
     Finding,
     NotReviewed,
+    RedactionSite,
     ReviewResult,
     Stats,
 )
@@ -145,6 +146,8 @@ FINDINGS = result(
         filtered_findings=2,
         discarded_findings=1,
         redactions=1,
+        redactions_secrets=1,
+        redactions_by_family={"generic-secret": 1},
     ),
 )
 CLEAN = result(stats=stats(files_total=3, files_not_reviewed=0, chunks=1, requests=1))
@@ -177,7 +180,21 @@ DRY_RUN = result(
     summary="",
     not_reviewed=NOT_REVIEWED,
     stats=stats(
-        chunks=3, requests=0, tokens_in=0, tokens_out=0, cost_usd=None, duration_s=0.2, redactions=2
+        chunks=3,
+        requests=0,
+        tokens_in=0,
+        tokens_out=0,
+        cost_usd=None,
+        duration_s=0.2,
+        redactions=2,
+        redactions_secrets=1,
+        redactions_pii=1,
+        redactions_by_family={"email": 1, "github-token": 1},
+    ),
+    # --show-redactions
+    redaction_sites=(
+        RedactionSite(path="src/app.py", line=12, family="github-token", kind="secret"),
+        RedactionSite(path="src/old.py", old_line=3, family="email", kind="pii"),
     ),
 )
 

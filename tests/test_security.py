@@ -223,6 +223,78 @@ def test_redaction_also_covers_whole_file_reviews(tmp_path: Path, llm: FakeOpenA
     assert run.json()["not_reviewed"][0]["reason"] == "secret-file"
 
 
+def test_show_redactions_lists_where_and_which_family_never_the_value(
+    staged_secrets: Path,
+) -> None:
+    run = run_cli("--dry-run", "--show-redactions")
+    assert run.code == 0, run.err
+    assert "Redactions (8; values are never shown)" in run.out
+    assert "config.py:2  aws-access-key-id (secret)" in run.out
+    assert "config.py:7  generic-secret (secret)" in run.out
+    for value in _values():
+        assert value not in run.out
+    result = run_cli("--dry-run", "--show-redactions", "-o", "json").json()
+    sites = result["redaction_sites"]
+    assert len(sites) == 8 == result["stats"]["redactions"]
+    assert sites[0] == {
+        "path": "config.py",
+        "line": 2,
+        "old_line": None,
+        "family": "aws-access-key-id",
+        "kind": "secret",
+    }
+    assert result["stats"]["redactions_by_family"]["private-key"] == 2
+    assert result["stats"]["redactions_secrets"] == 8 and result["stats"]["redactions_pii"] == 0
+    # Without the flag, counts only.
+    assert run_cli("--dry-run", "-o", "json").json()["redaction_sites"] == []
+
+
+PERSON = "li.na@acme-corp.cn"
+
+
+@pytest.fixture
+def staged_personal_data(repo: Path) -> Path:
+    write(repo, "README.md", "hello\n")
+    commit(repo)
+    write(repo, "owners.py", f'OWNER = "{PERSON}"\nPHONE = "13812345678"\n')
+    git(repo, "add", "-A")
+    return repo
+
+
+def test_personal_data_is_redacted_and_counted_apart(
+    staged_personal_data: Path, llm: FakeOpenAI
+) -> None:
+    run = run_cli("-o", "json", "--fail-on", "never", env=endpoint_env(llm))
+    assert run.code == 0, run.err
+    sent = _everything_sent(llm).decode()
+    assert PERSON not in sent and "13812345678" not in sent
+    assert "[REDACTED:email]" in sent and "[REDACTED:phone-cn]" in sent
+    stats = run.json()["stats"]
+    assert (stats["redactions"], stats["redactions_pii"], stats["redactions_secrets"]) == (2, 2, 0)
+    assert stats["redactions_by_family"] == {"email": 1, "phone-cn": 1}
+    assert (
+        "2 personal data items redacted" in run_cli("--fail-on", "never", env=endpoint_env(llm)).out
+    )
+
+
+@pytest.mark.parametrize("how", ["flag", "config", "env"])
+def test_redact_pii_off_sends_personal_data(
+    staged_personal_data: Path, llm: FakeOpenAI, how: str
+) -> None:
+    args = ["-o", "json", "--fail-on", "never"]
+    env = endpoint_env(llm)
+    if how == "flag":
+        args.append("--no-redact-pii")
+    elif how == "config":
+        write(staged_personal_data, ".reviewer.toml", "redact-pii = false\n")
+    else:
+        env["REVIEWER_REDACT_PII"] = "false"
+    run = run_cli(*args, env=env)
+    assert run.code == 0, run.err
+    assert PERSON in _everything_sent(llm).decode()
+    assert run.json()["stats"]["redactions_pii"] == 0
+
+
 def test_a_suggestion_carrying_a_redaction_marker_is_dropped(
     staged_secrets: Path,
 ) -> None:

@@ -165,7 +165,13 @@ def _review(
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
     result = _run_pipeline(
-        changes, settings, endpoint, dry_run, quiet=options["quiet"], source=source_kind(options)
+        changes,
+        settings,
+        endpoint,
+        dry_run,
+        quiet=options["quiet"],
+        source=source_kind(options),
+        show_redactions=bool(options["show_redactions"]),
     )
     write_outputs(result, specs)
     if not any(s.format == "terminal" and s.path is None for s in specs):
@@ -232,6 +238,7 @@ def _run_pipeline(
     *,
     quiet: bool,
     source: str,
+    show_redactions: bool = False,
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
@@ -260,6 +267,7 @@ def _run_pipeline(
             backend=backend,
             tokenizer=tokenizer_for(endpoint.model, store.local_cache),
             dry_run=dry_run,
+            show_redactions=show_redactions,
             cache=store.answers,
             progress=progress,
             limiter=store.limiter(

@@ -209,6 +209,13 @@ SAFETY: list[click.Parameter] = [
         help="Redact secrets before sending (default on).",
     ),
     click.Option(
+        ["--redact-pii/--no-redact-pii"],
+        envvar=_env("redact_pii"),
+        default=None,
+        help="Redact personal data before sending: e-mail addresses, phone and ID numbers, "
+        "card numbers, IBANs (default on).",
+    ),
+    click.Option(
         ["--fail-open/--fail-closed"],
         envvar=_env("fail_open"),
         default=None,
@@ -252,6 +259,11 @@ OUTPUT: list[click.Parameter] = [
         ["--dry-run"],
         is_flag=True,
         help="Show files, chunks, tokens and estimated cost; send nothing.",
+    ),
+    click.Option(
+        ["--show-redactions"],
+        is_flag=True,
+        help="List file:line and family of every redaction (never the value).",
     ),
     click.Option(
         ["--show-config"],
@@ -355,6 +367,7 @@ SETTING_OPTIONS = (
     "max_findings",
     "fail_on",
     "redact",
+    "redact_pii",
     "max_cost",
     "monthly_budget",
     "fail_open",

@@ -52,6 +52,7 @@ class Settings(Frozen):
     fail_on: Severity | None = "high"  # None: never exit 1 for findings
     # safety and cost
     redact: bool = True
+    redact_pii: bool = True  # personal data too (e-mail, phone and ID numbers, cards, IBANs)
     max_cost: float | None = None  # USD; refuse to send above this estimate
     price_in: float | None = None  # USD per 1M input tokens, overrides the price table
     price_out: float | None = None

@@ -207,6 +207,20 @@ class ChunkFailure(Frozen):
     message: str
 
 
+class RedactionSite(Frozen):
+    """Where a value was replaced before sending (``--show-redactions``): never the value.
+
+    ``line`` is the new-file line number; a removed line has ``old_line`` instead, and a
+    hunk header (function context) neither.
+    """
+
+    path: str
+    line: int | None = None
+    old_line: int | None = None
+    family: str  # the marker's name: [REDACTED:<family>]
+    kind: Literal["secret", "pii"]
+
+
 class Usage(Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -233,7 +247,10 @@ class Stats(Frozen):
     clamped_findings: int = 0
     duplicate_findings: int = 0
     filtered_findings: int = 0  # below --min-severity/--min-confidence or over --max-findings
-    redactions: int = 0
+    redactions: int = 0  # secrets and personal data replaced before sending
+    redactions_secrets: int = 0
+    redactions_pii: int = 0
+    redactions_by_family: dict[str, int] = Field(default_factory=dict)
     response_format: str | None = None  # the structured-output mode the endpoint accepted
 
 
@@ -267,6 +284,7 @@ class ReviewResult(Frozen):
     reviewed_paths: tuple[str, ...] = ()
     chunks: tuple[ChunkInfo, ...] = ()
     warnings: tuple[str, ...] = ()  # loud notes: response-format fallbacks, cache problems...
+    redaction_sites: tuple[RedactionSite, ...] = ()  # with --show-redactions
 
     @property
     def complete(self) -> bool:

@@ -55,10 +55,18 @@ text is ``\\u``-escaped, so the output is safe whatever the locale), ending with
     "clamped_findings": 0,        # range narrowed to the changed lines
     "duplicate_findings": 0,
     "filtered_findings": 0,       # below --min-severity/--min-confidence, over --max-findings
-    "redactions": 0,              # secrets replaced before sending
+    "redactions": 0,              # secrets and personal data replaced before sending
+    "redactions_secrets": 0,      #   of which secrets
+    "redactions_pii": 0,          #   of which personal data (redact-pii)
+    "redactions_by_family": {"github-token": 1, "email": 2},  # marker names, counted
     "response_format": "json_schema" | null
   },
-  "dry_run": false                # true: nothing was sent; findings are empty
+  "dry_run": false,               # true: nothing was sent; findings are empty
+  ...
+  "redaction_sites": [            # with --show-redactions only: where, never the value
+    {"path": "config.py", "line": 12, "old_line": null, "family": "github-token",
+     "kind": "secret" | "pii"}    # line: new-file number; a removed line has old_line
+  ]
 }
 ```
 """

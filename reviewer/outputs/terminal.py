@@ -44,7 +44,7 @@ class TerminalReporter:
     def render(self, result: ReviewResult, *, color: bool) -> str:
         style: Style = click.style if color else _plain
         sections = (
-            [_dry_run(result, style)]
+            [_dry_run(result, style), _redaction_sites(result, style)]
             if result.dry_run
             else [
                 _header(result, style),
@@ -52,6 +52,7 @@ class TerminalReporter:
                 _not_reviewed(result.not_reviewed, style),
                 _failures(result.failures, style),
                 _warnings(result.warnings, style),
+                _redaction_sites(result, style),
                 _summary(result, style),
             ]
         )
@@ -162,7 +163,11 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
         f"Estimated cost: {cost if cost else 'unknown (no price for this model)'}",
     ]
     if s.redactions:
-        lines.append(f"Redactions: {_plural(s.redactions, 'secret')} would be redacted")
+        families = ", ".join(f"{f} {n}" for f, n in s.redactions_by_family.items())
+        lines.append(
+            f"Redactions: {_redaction_counts(result)} would be redacted"
+            + (f" ({families})" if families else "")
+        )
     for chunk in result.chunks:
         paths = ", ".join(_line(p) for p in chunk.paths)
         lines.append(
@@ -172,6 +177,31 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
     report = "\n".join(lines)
     not_reviewed = _not_reviewed(result.not_reviewed, style)
     return f"{report}\n\n{not_reviewed}" if not_reviewed else report
+
+
+def _redaction_counts(result: ReviewResult) -> str:
+    """ "8 secrets", or "8 secrets and 2 personal data items"."""
+    s = result.stats
+    pii = s.redactions_pii
+    secrets = _plural(s.redactions - pii, "secret")
+    return f"{secrets} and {_plural(pii, 'personal data item')}" if pii else secrets
+
+
+def _redaction_sites(result: ReviewResult, style: Style) -> str:
+    """--show-redactions: where each value was replaced, never the value."""
+    sites = result.redaction_sites
+    if not sites:
+        return ""
+    lines = [style(f"Redactions ({len(sites)}; values are never shown)", bold=True)]
+    for site in sites:
+        if site.line is not None:
+            where = f"{_line(site.path)}:{site.line}"
+        elif site.old_line is not None:
+            where = f"{_line(site.path)} (removed line {site.old_line})"
+        else:
+            where = f"{_line(site.path)} (hunk header)"
+        lines.append(f"  {where}  {site.family} ({site.kind})")
+    return "\n".join(lines)
 
 
 def _warnings(warnings: tuple[str, ...], style: Style) -> str:
@@ -253,7 +283,7 @@ def _stats_line(result: ReviewResult) -> str:
     if hidden:
         parts.append(f"not shown: {', '.join(hidden)}")
     if s.redactions:
-        parts.append(f"{_plural(s.redactions, 'secret')} redacted")
+        parts.append(f"{_redaction_counts(result)} redacted")
     return _SEPARATOR.join(parts)
 
 

@@ -28,6 +28,7 @@ class Report:
     endpoint: Endpoint
     screened: Screened
     plan: ReviewPlan
+    show_redactions: bool = False  # list where values were redacted (--show-redactions)
 
     def unsent(self, dry_run: bool, duration: float) -> ReviewResult:
         """A dry run, or nothing to send."""
@@ -84,6 +85,9 @@ class Report:
             "estimated_tokens_in": est_in,
             "estimated_cost_usd": est_cost,
             "redactions": self.screened.redactions,
+            "redactions_secrets": self.screened.redactions - self.screened.redactions_pii,
+            "redactions_pii": self.screened.redactions_pii,
+            "redactions_by_family": self.screened.redactions_by_family,
         }
 
     def _result(self, **fields: object) -> ReviewResult:
@@ -98,6 +102,7 @@ class Report:
                 "not_reviewed": self.not_reviewed,
                 "reviewed_paths": self.plan.reviewed_paths,
                 "chunks": self.plan.infos,
+                "redaction_sites": self.screened.sites if self.show_redactions else (),
                 **fields,
             }
         )

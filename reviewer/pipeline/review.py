@@ -37,6 +37,7 @@ def run_review(
     backend: Backend,
     tokenizer: Tokenizer,
     dry_run: bool = False,
+    show_redactions: bool = False,
     cache: AnswerCache | None = None,
     progress: Progress | None = None,
     limiter: SharedLimiter | None = None,
@@ -47,7 +48,7 @@ def run_review(
     started = clock()
     screened = screen_files(changes.files, settings)
     plan = plan_review(screened, settings, endpoint, tokenizer)
-    report = Report(changes, endpoint, screened, plan)
+    report = Report(changes, endpoint, screened, plan, show_redactions)
     if progress:
         progress.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
     if dry_run or not plan.chunks:
