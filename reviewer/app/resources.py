@@ -12,6 +12,7 @@ import click
 from reviewer.core.settings import Settings
 
 if TYPE_CHECKING:
+    from reviewer.prepare.context.outline import Outliner
     from reviewer.prepare.tokens import Tokenizer
     from reviewer.store.cache import ReviewCache
 
@@ -58,3 +59,14 @@ def tokenizer_for(model: str, cache: ReviewCache | None) -> Tokenizer:
     return CountingTokenizer(
         LazyTokenizer(model, cache.tokenizer_dir), cache, encoding_name_for_model(model)
     )
+
+
+def outliner_for(cache: ReviewCache | None) -> Outliner:
+    """Outlines from the cache first: a fully cached review never imports a grammar."""
+    from reviewer.prepare.context.outline import ParsingOutliner
+
+    if cache is None:
+        return ParsingOutliner()
+    from reviewer.store.cache import CachingOutliner
+
+    return CachingOutliner(ParsingOutliner(), cache)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reviewer.app.collect import collect
+from reviewer.app.collect import collect, open_contents
 from reviewer.app.config import (
     ResolvedSettings,
     find_config_file,
@@ -23,7 +23,7 @@ from reviewer.app.config import (
 )
 from reviewer.app.endpoint import Endpoint
 from reviewer.app.outputs import StderrProgress, check_destinations, write_outputs
-from reviewer.app.resources import cache_dir, open_cache, tokenizer_for
+from reviewer.app.resources import cache_dir, open_cache, outliner_for, tokenizer_for
 from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_FINDINGS,
@@ -196,6 +196,7 @@ def _run_pipeline(
     cache = open_cache(settings) if changes.files else None
     # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
     backend = endpoint.backend(os.environ)
+    contents = open_contents(changes, settings)
     try:
         return run_review(
             changes,
@@ -206,8 +207,12 @@ def _run_pipeline(
             dry_run=dry_run,
             cache=cache,
             progress=progress,
+            contents=contents,
+            outliner=outliner_for(cache),
         )
     finally:
         backend.close()
+        if contents is not None:
+            contents.close()
         if cache is not None:
             cache.close()

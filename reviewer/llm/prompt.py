@@ -60,6 +60,21 @@ parentheses). `start_line` and `end_line` must be new-file line numbers exactly 
 the left (never count lines yourself, never use old-file numbers from the `@@` header). A
 removed line has no number: report the problem on the nearest changed line instead."""
 
+_CONTEXT = """\
+Some blocks also show context from the new version of the file, outside the diff: the
+function or class around a change, the signatures of what the changed lines call, or the
+whole file. Each run of such lines starts with a line `::: context :::` and every context
+line has the marker `:` in place of `+`, for example:
+
+    ::: context :::
+       4 : | def foo(a):
+       5 : |     total = 0
+
+Context lines are there for you to understand the change: check calls against the
+signatures shown, and do not claim something is missing when the context shows it. They are
+not part of the change: never report a problem on a context line (it will be discarded);
+report it on the changed line it affects."""
+
 _FIELDS = """\
 ## Fields
 
@@ -124,6 +139,7 @@ def system_prompt(
     schema: dict[str, Any],
     *,
     max_findings: int = DEFAULT_MAX_FINDINGS,
+    context: bool = False,
 ) -> str:
     """The system message for one chunk.
 
@@ -131,11 +147,13 @@ def system_prompt(
     paths. The schema is written into the prompt for the modes where the endpoint does not
     receive it (``json_object`` and ``prompt``): JSON mode alone constrains syntax, not shape.
     Every variant contains the word "JSON", which DeepSeek and DashScope require for
-    ``json_object``.
+    ``json_object``. ``context``: chunks may carry context lines (explained only then, so
+    ``--context lines`` keeps the prompt, and the cache keys, it always had).
     """
     parts = [
         _ROLE.format(max_findings=max_findings),
         _FORMAT,
+        *([_CONTEXT] if context else []),
         _FIELDS.format(categories=_wrapped_list(CATEGORIES)),
         _DATA_RULE,
         _LANGUAGE.format(language=language),

@@ -26,6 +26,8 @@ from reviewer.llm.modelinfo import (
 from reviewer.llm.prompt import system_prompt
 from reviewer.pipeline.ports import AnswerCache, Endpoint
 from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.context.gather import ContentReader, gather_context
+from reviewer.prepare.context.outline import Outliner, ParsingOutliner
 from reviewer.prepare.render import render_chunk
 from reviewer.prepare.screen import Screened
 from reviewer.prepare.tokens import Tokenizer
@@ -59,6 +61,12 @@ class ReviewPlan:
     window: int  # the model's context window
     prices: tuple[float | None, float | None]  # USD per 1M tokens in, out
     cached: dict[str, ModelAnswer]  # answers an earlier run gave, by chunk id
+    context_redactions: int = 0  # secrets redacted in the context lines
+    warnings: tuple[str, ...] = ()  # e.g. context that could not be read
+
+    @property
+    def context_tokens(self) -> int:
+        return sum(p.chunk.context_tokens for p in self.chunks)
 
     @property
     def reviewed_paths(self) -> tuple[str, ...]:
@@ -93,17 +101,39 @@ def plan_review(
     settings: Settings,
     endpoint: Endpoint,
     tokenizer: Tokenizer,
+    *,
+    contents: ContentReader | None = None,
+    outliner: Outliner | None = None,
 ) -> ReviewPlan:
-    """Chunk the screened files. With nothing to send, no count is needed: a hook run with
-    nothing staged never loads the tokenizer."""
+    """Chunk the screened files, with the context ``contents`` lets us show around them.
+    With nothing to send, no count is needed: a hook run with nothing staged never loads the
+    tokenizer (nor reads a file)."""
     window = context_window(settings, endpoint.model)
     prices = model_prices(settings, endpoint.model)
     if not screened.files:
         return ReviewPlan((), (), 0, window, prices, {})
     budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
-    chunks, over_budget = make_chunks(screened.files, budget, tokenizer)
+    gathered = gather_context(
+        screened.files,
+        mode=settings.context,
+        reader=contents,
+        outliner=outliner or ParsingOutliner(),
+        tokenizer=tokenizer,
+        budget=budget,
+        redact=settings.redact,
+    )
+    chunks, over_budget = make_chunks(screened.files, budget, tokenizer, contexts=gathered.levels)
     planned = tuple(_planned(c, settings, endpoint, tokenizer) for c in chunks)
-    return ReviewPlan(planned, over_budget, reserve, window, prices, {})
+    return ReviewPlan(
+        planned,
+        over_budget,
+        reserve,
+        window,
+        prices,
+        {},
+        context_redactions=gathered.redactions,
+        warnings=gathered.warnings,
+    )
 
 
 def _planned(
@@ -165,6 +195,7 @@ def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> 
         _paths_instructions(settings, paths),
         mode,
         strict_json_schema(),
+        context=settings.context != "lines",
     )
 
 
@@ -187,6 +218,7 @@ def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[
         tuple((pi.glob, pi.instructions) for pi in settings.path_instructions),
         "prompt",
         strict_json_schema(),
+        context=settings.context != "lines",
     )
     budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
     budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)

@@ -33,7 +33,9 @@ class Report:
         """A dry run, or nothing to send."""
         summary = "Dry run: nothing was sent." if dry_run else combine_summaries([], 0, 0)
         stats = Stats(**self._base_stats(), duration_s=round(duration, 3))
-        return self._result(score=10, summary=summary, stats=stats, dry_run=dry_run)
+        return self._result(
+            score=10, summary=summary, stats=stats, dry_run=dry_run, warnings=self.plan.warnings
+        )
 
     def reviewed(self, executed: Executed, collected: Collected, duration: float) -> ReviewResult:
         outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
@@ -67,7 +69,7 @@ class Report:
             findings=findings,
             failures=failures,
             stats=stats,
-            warnings=executed.warnings,
+            warnings=(*self.plan.warnings, *executed.warnings),
         )
 
     @property
@@ -82,8 +84,9 @@ class Report:
             "files_not_reviewed": len({n.path for n in self.not_reviewed}),
             "chunks": len(self.plan.chunks),
             "estimated_tokens_in": est_in,
+            "context_tokens": self.plan.context_tokens,
             "estimated_cost_usd": est_cost,
-            "redactions": self.screened.redactions,
+            "redactions": self.screened.redactions + self.plan.context_redactions,
         }
 
     def _result(self, **fields: object) -> ReviewResult:

@@ -17,6 +17,8 @@ from reviewer.pipeline.execute import execute_plan
 from reviewer.pipeline.plan import enforce_cost_limit, plan_review, with_cached_answers
 from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
 from reviewer.pipeline.report import Report
+from reviewer.prepare.context.gather import ContentReader
+from reviewer.prepare.context.outline import Outliner
 from reviewer.prepare.screen import screen_files
 from reviewer.prepare.tokens import Tokenizer
 
@@ -33,10 +35,16 @@ def run_review(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    contents: ContentReader | None = None,
+    outliner: Outliner | None = None,
 ) -> ReviewResult:
+    """``contents`` reads the new side of changed files for context (None: the diff's context
+    lines only, as ``--context lines``); ``outliner`` finds their definitions (None: parse)."""
     started = clock()
     screened = screen_files(changes.files, settings)
-    plan = plan_review(screened, settings, endpoint, tokenizer)
+    plan = plan_review(
+        screened, settings, endpoint, tokenizer, contents=contents, outliner=outliner
+    )
     report = Report(changes, endpoint, screened, plan)
     if progress:
         progress.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
