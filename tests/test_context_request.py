@@ -67,7 +67,7 @@ def test_the_request_shows_the_enclosing_scope_and_the_called_signature(
     assert any(case.called in t for t in texts)
     assert not any("spacer" in t for t in texts)  # the scope, not the whole file
     assert "::: context :::" in user_message(req)
-    assert "Some blocks also show context" in req.system
+    assert "A block may also show lines of the new file" in req.system
     assert json_of(run)["stats"]["context_tokens"] > 0
 
 

@@ -61,19 +61,10 @@ the left (never count lines yourself, never use old-file numbers from the `@@` h
 removed line has no number: report the problem on the nearest changed line instead."""
 
 _CONTEXT = """\
-Some blocks also show context from the new version of the file, outside the diff: the
-function or class around a change, the signatures of what the changed lines call, or the
-whole file. Each run of such lines starts with a line `::: context :::` and every context
-line has the marker `:` in place of `+`, for example:
-
-    ::: context :::
-       4 : | def foo(a):
-       5 : |     total = 0
-
-Context lines are there for you to understand the change: check calls against the
-signatures shown, and do not claim something is missing when the context shows it. They are
-not part of the change: never report a problem on a context line (it will be discarded);
-report it on the changed line it affects."""
+A block may also show lines of the new file from outside the diff (the enclosing function or
+class, signatures of what the change calls, or the whole file): each run of them starts with
+`::: context :::` and each line has the marker `:`. Use them to understand the change (do not
+call something missing that they show); never report a problem on them."""
 
 _FIELDS = """\
 ## Fields

@@ -28,8 +28,8 @@ from reviewer.prepare.redact import redact_lines
 from reviewer.prepare.render import number_width, render_context, render_file
 from reviewer.prepare.tokens import Tokenizer
 
-CONTEXT_FLOOR = 600
-CONTEXT_RATIO = 0.75
+CONTEXT_FLOOR = 1000
+CONTEXT_RATIO = 1.0
 _REDACTED = "[REDACTED:"
 
 # A file's context levels, richest first: lines of the new file, none inside the hunks.
@@ -70,8 +70,8 @@ def gather_context(
     redactions = 0
     stale: list[str] = []
     for file in files:
-        if file.whole_file or not file.hunks:
-            continue  # a whole-file review already shows every line
+        if file.whole_file or file.status == "added" or not file.hunks:
+            continue  # every line is already shown (a whole-file review, a new file)
         try:
             text = reader.read(file.path)
         except ReviewerError as exc:
