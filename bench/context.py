@@ -180,34 +180,49 @@ def bench_corpus(b: Bench, repo: Path, reviews: list[tuple[str, list[str]]]) -> 
 # --------------------------------------------------------------------------- startup
 
 
-def bench_startup(b: Bench) -> dict[str, Any]:
+def repo_with_modifications(parent: Path, files: int, lines: int) -> Path:
+    """20 modules committed, then one line in the middle of each changed and staged: the
+    review reads and outlines every file (new files would need no context)."""
+    repo = repo_with_changes(parent, "twenty", files=files, lines=lines)
+    commit(repo, "modules")
+    for i in range(files):
+        path = repo / f"src/pkg/module_{i:03d}.py"
+        text = path.read_text().replace("# step 20\n", "# step 20, changed\n")
+        path.write_text(text)
+    git(repo, "add", "-A")
+    return repo
+
+
+def bench_startup(b: Bench, modes: Sequence[str]) -> dict[str, Any]:
+    """``modes``: ``--context`` values, or "default" for no flag (a version without it)."""
     empty = make_repo(b.work, "empty")
     write(empty, "README.md", "x\n")
     commit(empty, "initial")
-    changed = repo_with_changes(b.work, "twenty", files=20, lines=40)
+    changed = repo_with_modifications(b.work, files=20, lines=40)
     results: dict[str, Any] = {}
+    cases = [
+        ("nothing to review (--hook pre-commit)", ["--hook", "pre-commit"], empty),
+        ("fully cached 20-file review (--hook pre-commit)", ["--hook", "pre-commit"], changed),
+        ("fully cached 20-file review", [], changed),
+    ]
     with FakeOpenAI(default=counting_answer) as server:
         env = {"REVIEWER_BASE_URL": server.base_url}
-        for mode in ("lines", "scope"):
-            context = ["--context", mode]
+        for mode in modes:
+            context = [] if mode == "default" else ["--context", mode]
             b.run(context, changed, env)  # fill the cache (answers, counts, outlines)
-            cases = [
-                ("nothing to review (--hook pre-commit)", ["--hook", "pre-commit"], empty),
-                (
-                    "fully cached 20-file review (--hook pre-commit)",
-                    ["--hook", "pre-commit"],
-                    changed,
-                ),
-                ("fully cached 20-file review", [], changed),
-            ]
             for label, args, cwd in cases:
                 b.run([*args, *context], cwd, env)  # warm-up
                 sent = len(server.requests)
                 figures = b.median([*args, *context], cwd, env, check=expect(0))
                 figures["requests"] = len(server.requests) - sent
                 results.setdefault(label, {})[mode] = figures
-    for modes in results.values():
-        modes["scope_to_lines"] = round(modes["scope"]["median_s"] / modes["lines"]["median_s"], 3)
+    if {"lines", "scope"} <= set(modes):
+        for by_mode in results.values():
+            for key, figure in (
+                ("scope_to_lines", "median_s"),
+                ("scope_to_lines_cpu", "cpu_median_s"),
+            ):
+                by_mode[key] = round(by_mode["scope"][figure] / by_mode["lines"][figure], 3)
     return results
 
 
@@ -239,15 +254,18 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{c['median_review_ratio_to_lines'][mode]:.2f}x |"
             )
         out.append("")
-    if "startup" in report:
+    if "startup" in report and "scope_to_lines" in next(iter(report["startup"].values())):
         out += [
-            "| start-up (median) | `--context lines` | `--context scope` | scope / lines |",
-            "| --- | ---: | ---: | ---: |",
+            "| start-up (median wall / CPU) | `--context lines` | `--context scope` "
+            "| scope / lines (wall) | scope / lines (CPU) |",
+            "| --- | ---: | ---: | ---: | ---: |",
         ]
         for label, f in report["startup"].items():
+            lines, scope = f["lines"], f["scope"]
             out.append(
-                f"| {label} | {f['lines']['median_s']:.3f} s | {f['scope']['median_s']:.3f} s "
-                f"| {f['scope_to_lines']:.2f} |"
+                f"| {label} | {lines['median_s']:.3f} s / {lines['cpu_median_s']:.3f} s "
+                f"| {scope['median_s']:.3f} s / {scope['cpu_median_s']:.3f} s "
+                f"| {f['scope_to_lines']:.2f} | {f['scope_to_lines_cpu']:.2f} |"
             )
         out.append("")
     return "\n".join(out)
@@ -260,6 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--files", type=int, default=40, help="per-file reviews sampled")
     parser.add_argument("--runs", type=int, default=5, help="runs per start-up median")
+    parser.add_argument(
+        "--startup-modes",
+        default="lines,scope",
+        help="--context values for the start-up runs; 'default' passes none (an older version)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--markdown", action="store_true", help="print the tables at the end")
     args = parser.parse_args(argv)
@@ -276,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sample = file_reviews(repo, [c for c, _ in commits], args.files)
                 report["files"] = bench_corpus(b, repo, sample)
             elif section == "startup":
-                report["startup"] = bench_startup(b)
+                report["startup"] = bench_startup(b, args.startup_modes.split(","))
             else:
                 parser.error(f"unknown section {section!r}")
             shown = {k: v for k, v in report[section].items() if k != "per_review"}

@@ -32,7 +32,7 @@ def cases(spacer: int = 30) -> tuple[Case, ...]:
     PY_BEFORE = (
         "import os\n\n\n"
         "def normalise_path(raw, base):\n"
-        "    return os.path.join(base, raw)\n\n\n" + "\n" * spacer + "class Loader:\n"
+        "    return os.path.join(base, raw)\n\n\n" + "# spacer\n" * spacer + "class Loader:\n"
         "    def load_config(self, name, retries=3):\n"
         '        """Read a config file."""\n' + _filler("        ", 8) + "        path = name\n"
         "        with open(path) as handle:\n"

@@ -29,7 +29,7 @@ from reviewer.source.paths import PathContents
 from reviewer.store.cache import CachingOutliner, ReviewCache
 
 APPROX = ApproxTokenizer()
-BIG = cases(spacer=300)
+BIG = cases(spacer=400)
 
 
 class Reader:
@@ -195,7 +195,7 @@ def gathered(files: list[FileDiff], contents: dict[str, str], **kw: object):  # 
 
 
 def test_small_files_come_whole_and_large_ones_with_their_scope() -> None:
-    small, big = CASES[0], BIG[0]
+    small, big = CASES[0], BIG[1]
     result = gathered([diff_of(small)], {small.path: small.after})
     (richest, *_) = result.levels[small.path]
     shown = {ln.new_no for h in diff_of(small).hunks for ln in h.lines if ln.new_no}

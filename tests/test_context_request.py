@@ -20,7 +20,7 @@ from gitrepo import commit, git, write
 from test_cli import json_of, review
 
 GOLDEN = Path(__file__).parent / "golden" / "request_lines_mode.json"
-BIG = cases(spacer=300)
+BIG = cases(spacer=400)
 _CONTEXT_LINE = re.compile(r"^\s*(\d+) : \| (.*)$", re.MULTILINE)
 
 

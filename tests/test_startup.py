@@ -28,6 +28,7 @@ try:
 finally:
     sys.stderr.write("\\nPROBE openai=%s\\n" % ("openai" in sys.modules))
     sys.stderr.write("PROBE tree_sitter=%s\\n" % ("tree_sitter" in sys.modules))
+    sys.stderr.write("PROBE context=%s\\n" % ("reviewer.prepare.context" in sys.modules))
 """
 
 
@@ -91,6 +92,7 @@ def test_nothing_to_review_imports_neither_openai_nor_the_tokenizer(
         assert "nothing to review" in err
         assert not imported
         assert "PROBE tree_sitter=False" in err
+        assert "PROBE context=False" in err  # not even the context modules
     assert not llm.requests
     assert not cache_dir.exists()  # no cache opened, no tokenizer ranks written
 
@@ -100,6 +102,9 @@ def test_a_review_served_from_the_cache_imports_neither(
 ) -> None:
     for i in range(3):
         write(committed, f"src/m{i}.py", "".join(f"v{n} = {n} * {i}\n" for n in range(30)))
+    commit(committed, "three modules")
+    for i in range(3):  # modified, not new: the review shows context around the change
+        write(committed, f"src/m{i}.py", "".join(f"v{n} = {n} * {i + 1}\n" for n in range(30)))
     git(committed, "add", "-A")
     cache_dir = tmp_path / "cache"
     args = ("--cache-dir", str(cache_dir))

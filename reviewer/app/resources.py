@@ -61,12 +61,12 @@ def tokenizer_for(model: str, cache: ReviewCache | None) -> Tokenizer:
     )
 
 
-def outliner_for(cache: ReviewCache | None) -> Outliner:
-    """Outlines from the cache first: a fully cached review never imports a grammar."""
-    from reviewer.prepare.context.outline import ParsingOutliner
-
+def outliner_for(cache: ReviewCache | None) -> Outliner | None:
+    """Outlines from the cache first: a fully cached review never imports a grammar. None
+    without a cache (the pipeline then parses, and a run with nothing to review loads nothing)."""
     if cache is None:
-        return ParsingOutliner()
+        return None
+    from reviewer.prepare.context.outline import ParsingOutliner
     from reviewer.store.cache import CachingOutliner
 
     return CachingOutliner(ParsingOutliner(), cache)

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reviewer.core.errors import ConfigError, CostLimitExceeded
 from reviewer.core.globs import glob_matches
@@ -26,11 +27,13 @@ from reviewer.llm.modelinfo import (
 from reviewer.llm.prompt import system_prompt
 from reviewer.pipeline.ports import AnswerCache, Endpoint
 from reviewer.prepare.chunker import make_chunks
-from reviewer.prepare.context.gather import ContentReader, gather_context
-from reviewer.prepare.context.outline import Outliner, ParsingOutliner
 from reviewer.prepare.render import render_chunk
 from reviewer.prepare.screen import Screened
 from reviewer.prepare.tokens import Tokenizer
+
+if TYPE_CHECKING:
+    from reviewer.prepare.context.gather import ContentReader
+    from reviewer.prepare.context.outline import Outliner
 
 # Bump when the prompt or the answer schema changes: it is part of every cache key.
 PROMPT_VERSION = "1"
@@ -113,6 +116,10 @@ def plan_review(
     if not screened.files:
         return ReviewPlan((), (), 0, window, prices, {})
     budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
+    # Imported here: a run with nothing to review loads none of the context machinery.
+    from reviewer.prepare.context.gather import gather_context
+    from reviewer.prepare.context.outline import ParsingOutliner
+
     gathered = gather_context(
         screened.files,
         mode=settings.context,

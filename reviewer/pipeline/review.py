@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from reviewer.core.settings import Settings
 from reviewer.core.values import ChangeSet, ReviewResult
@@ -17,10 +18,12 @@ from reviewer.pipeline.execute import execute_plan
 from reviewer.pipeline.plan import enforce_cost_limit, plan_review, with_cached_answers
 from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
 from reviewer.pipeline.report import Report
-from reviewer.prepare.context.gather import ContentReader
-from reviewer.prepare.context.outline import Outliner
 from reviewer.prepare.screen import screen_files
 from reviewer.prepare.tokens import Tokenizer
+
+if TYPE_CHECKING:
+    from reviewer.prepare.context.gather import ContentReader
+    from reviewer.prepare.context.outline import Outliner
 
 
 def run_review(

@@ -159,6 +159,7 @@ class _Texts:
         self._lines = lines
         self._redact = redact
         self._done: dict[int, tuple[str, int]] = {}  # line -> (text, redactions in it)
+        self._objects: dict[int, DiffLine] = {}
         if redact and any("PRIVATE KEY" in line for line in lines):
             self._redact_lines(range(1, len(lines) + 1))
 
@@ -166,7 +167,18 @@ class _Texts:
         todo = [n for n in sorted(numbers) if n not in self._done]
         if todo:
             self._redact_lines(todo)
-        return tuple(DiffLine(kind="ctx", text=self._done[n][0], new_no=n) for n in sorted(numbers))
+        return tuple(self._line(n) for n in sorted(numbers))
+
+    def _line(self, number: int) -> DiffLine:
+        # One object per line, shared by every level; built without validation (ours, and a
+        # level may hold a whole file).
+        line = self._objects.get(number)
+        if line is None:
+            line = DiffLine.model_construct(
+                kind="ctx", text=self._done[number][0], old_no=None, new_no=number
+            )
+            self._objects[number] = line
+        return line
 
     def redactions(self, numbers: frozenset[int]) -> int:
         return sum(self._done[n][1] for n in numbers)
