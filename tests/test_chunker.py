@@ -453,3 +453,78 @@ def test_properties(files: list[FileDiff], budget: int, overlap: int, kind: str)
     check_invariants(files, budget, tokenizer, chunks, skipped)
     # (c) deterministic, whatever the input order
     assert make_chunks(list(reversed(files)), budget, tokenizer, overlap) == (chunks, skipped)
+
+
+# --------------------------------------------------------------------------- context
+
+
+@st.composite
+def contexts_for(
+    draw: st.DrawFn, files: list[FileDiff]
+) -> dict[str, tuple[tuple[DiffLine, ...], ...]]:
+    """Context levels for some files: lines outside their hunks, richest first."""
+    out: dict[str, tuple[tuple[DiffLine, ...], ...]] = {}
+    for file in files:
+        if file.whole_file or not draw(st.booleans()):
+            continue
+        shown = {ln.new_no for h in file.hunks for ln in h.lines if ln.new_no is not None}
+        top = max(shown, default=0) + draw(st.integers(0, 40))
+        free = [n for n in range(1, top + 1) if n not in shown]
+        if not free:
+            continue
+        richest = sorted(draw(st.sets(st.sampled_from(free), min_size=1)))
+        levels = [richest]
+        while len(levels[-1]) > 1 and draw(st.booleans()):
+            levels.append(levels[-1][: len(levels[-1]) // 2])
+        out[file.path] = tuple(
+            tuple(DiffLine(kind="ctx", text=draw(line_text), new_no=n) for n in level)
+            for level in levels
+        )
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    files=file_diffs(),
+    budget=st.one_of(st.integers(20, 200), st.integers(200, 3000)),
+    kind=st.sampled_from(["approx", "real", "convex"]),
+)
+def test_context_never_overflows_and_never_costs_a_changed_line(
+    data: st.DataObject, files: list[FileDiff], budget: int, kind: str
+) -> None:
+    tokenizer = {"approx": APPROX, "real": real(), "convex": ConvexTokenizer()}[kind]
+    contexts = data.draw(contexts_for(files))
+    chunks, skipped = make_chunks(files, budget, tokenizer, contexts=contexts)
+    check_invariants(files, budget, tokenizer, chunks, skipped)
+    for chunk in chunks:
+        for part in chunk.files:
+            if part.context:
+                # one of the file's levels, whole, never over a line the hunks show
+                assert part.context in contexts[part.path]
+                shown = {ln.new_no for h in part.hunks for ln in h.lines}
+                assert not shown & {ln.new_no for ln in part.context}
+                assert chunk.context_tokens > 0
+    # Context is shrunk to nothing before a changed line is given up.
+    bare_chunks, bare_skipped = make_chunks(files, budget, tokenizer)
+    assert reviewed(chunks).keys() == reviewed(bare_chunks).keys()
+    assert skipped == bare_skipped
+
+
+def test_a_tight_budget_steps_down_the_context_levels() -> None:
+    file = code_file("svc.py", adds=3, start=200)
+    body = [
+        f"    helper_{n} = prepare(step={n}, retries=3, name='context line {n}')"
+        for n in range(1, 150)
+    ]
+    levels = tuple(
+        tuple(DiffLine(kind="ctx", text=body[n - 1], new_no=n) for n in range(1, 150 - cut))
+        for cut in (0, 100, 140)
+    )
+    sizes = []
+    for budget in (3500, 1300, 400, 300):
+        chunks, skipped = make_chunks([file], budget, APPROX, contexts={"svc.py": levels})
+        check_invariants([file], budget, APPROX, chunks, skipped)
+        assert len(chunks) == 1 and skipped == ()
+        sizes.append(len(chunks[0].files[0].context))
+    assert sizes == [149, 49, 9, 0]

@@ -318,7 +318,9 @@ def test_dry_run_shows_the_plan_and_sends_nothing(base: Path, llm: FakeOpenAI) -
     assert "DRY RUN: nothing sent to openai/gpt-4o-mini" in run.out
     assert "Files: 2 to review, 1 not reviewed (3 total)" in run.out
     assert re.search(r"^Chunks: 1 \(one request each\)$", run.out, re.M)
-    assert re.search(r"^Tokens: ~[\d,]+ in \(estimated\)$", run.out, re.M)
+    assert re.search(
+        r"^Tokens: ~[\d,]+ in \(estimated(; ~[\d,]+ of them context)?\)$", run.out, re.M
+    )
     assert re.search(r"^Estimated cost: \$0\.\d{4}$", run.out, re.M)
     assert re.search(r"^  chunk 0: [\d,]+ tokens, 2 changed lines: a\.py, b\.py$", run.out, re.M)
     assert "  yarn.lock - lockfile" in run.out

@@ -98,7 +98,8 @@ def test_effective_settings_reach_the_request(project: Path, llm: FakeOpenAI) ->
     write(
         project,
         "pyproject.toml",
-        '[tool.reviewer]\nmodel = "file-model"\ntemperature = 0.7\ncontext-lines = 1\n',
+        '[tool.reviewer]\nmodel = "file-model"\ntemperature = 0.7\ncontext-lines = 1\n'
+        'context = "lines"\n',
     )
     change(project, "a.py")
     git(project, "add", "a.py")
@@ -110,7 +111,8 @@ def test_effective_settings_reach_the_request(project: Path, llm: FakeOpenAI) ->
     assert from_file["model"] == "file-model"
     assert [b["temperature"] for b in (from_file, from_env, from_cli)] == [0.7, 0.1, 0.0]
     user = llm.requests[0].messages[-1]["content"]
-    # context-lines = 1: one line of context each side of the change (lines 5 and 7).
+    # context-lines = 1: one line of context each side of the change (lines 5 and 7); the
+    # context setting "lines" adds nothing around it.
     assert [ln.split("|")[0].strip() for ln in user.splitlines() if "|" in ln] == [
         "5",
         "6 +",

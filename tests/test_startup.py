@@ -1,4 +1,5 @@
-"""What a run that sends nothing never loads: ``openai`` (~0.5 s) and the tokenizer (~0.2 s).
+"""What a run that sends nothing never loads: ``openai`` (~0.5 s), the tokenizer (~0.2 s) and
+the tree-sitter grammars (context outlines come from the cache).
 
 Each case runs the real entry point in a fresh interpreter and reports ``sys.modules`` on the
 way out. Wall-clock targets are measured by ``bench/run.py``, not here (see BENCHMARKS.md).
@@ -26,6 +27,8 @@ try:
     main()
 finally:
     sys.stderr.write("\\nPROBE openai=%s\\n" % ("openai" in sys.modules))
+    sys.stderr.write("PROBE tree_sitter=%s\\n" % ("tree_sitter" in sys.modules))
+    sys.stderr.write("PROBE context=%s\\n" % ("reviewer.prepare.context" in sys.modules))
 """
 
 
@@ -88,6 +91,8 @@ def test_nothing_to_review_imports_neither_openai_nor_the_tokenizer(
         assert code == 0, err
         assert "nothing to review" in err
         assert not imported
+        assert "PROBE tree_sitter=False" in err
+        assert "PROBE context=False" in err  # not even the context modules
     assert not llm.requests
     assert not cache_dir.exists()  # no cache opened, no tokenizer ranks written
 
@@ -97,6 +102,9 @@ def test_a_review_served_from_the_cache_imports_neither(
 ) -> None:
     for i in range(3):
         write(committed, f"src/m{i}.py", "".join(f"v{n} = {n} * {i}\n" for n in range(30)))
+    commit(committed, "three modules")
+    for i in range(3):  # modified, not new: the review shows context around the change
+        write(committed, f"src/m{i}.py", "".join(f"v{n} = {n} * {i + 1}\n" for n in range(30)))
     git(committed, "add", "-A")
     cache_dir = tmp_path / "cache"
     args = ("--cache-dir", str(cache_dir))
@@ -106,6 +114,7 @@ def test_a_review_served_from_the_cache_imports_neither(
     assert code == 0, output
     assert "findings: 3 medium" in output  # the default reply: a finding on each file
     assert imported, "a review that sends imports openai: the probe sees imports"
+    assert "PROBE tree_sitter=True" in output, "the first review parses its Python files"
     sent = len(llm.requests)
     assert sent >= 1 and (cache_dir / FILE_NAME).is_file()
     # Loading the tokenizer writes its ranks file here; a cached run must not load it.
@@ -120,4 +129,5 @@ def test_a_review_served_from_the_cache_imports_neither(
     assert "findings: 3 medium" in output  # the same review, from the cache
     assert len(llm.requests) == sent
     assert not imported
+    assert "PROBE tree_sitter=False" in output, "a fully cached review parsed a file"
     assert not any(ranks.glob("*")), "a fully cached review loaded the tokenizer"

@@ -13,6 +13,7 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import ChangeSet
 
 if TYPE_CHECKING:
+    from reviewer.prepare.context.gather import ContentReader
     from reviewer.source.git import GitRepo
 
 
@@ -37,6 +38,21 @@ def collect(options: Mapping[str, Any], settings: Settings, cwd: Path) -> Change
     from reviewer.source.paths import read_paths
 
     return read_paths(paths, cwd, settings.max_file_bytes)
+
+
+def open_contents(changes: ChangeSet, settings: Settings) -> ContentReader | None:
+    """Where context reads the new side of the changed files: the index or the head commit
+    (git), the files themselves (whole-file review); None in ``lines`` mode or with nothing
+    to review. Nothing is read (no process started) before the first file is."""
+    if settings.context == "lines" or not changes.files or changes.root is None:
+        return None
+    if changes.content_rev is not None:
+        from reviewer.source.git import GitContents
+
+        return GitContents(changes.root, changes.content_rev, settings.max_file_bytes)
+    from reviewer.source.paths import PathContents
+
+    return PathContents(changes.root, settings.max_file_bytes)
 
 
 def open_git(cwd: Path) -> GitRepo:

@@ -14,6 +14,7 @@ import click
 from reviewer.core.settings import Settings
 
 if TYPE_CHECKING:
+    from reviewer.prepare.context.outline import Outliner
     from reviewer.prepare.tokens import Tokenizer
     from reviewer.store.cache import ReviewCache
     from reviewer.store.team import TeamStore
@@ -71,3 +72,14 @@ def tokenizer_for(model: str, cache: ReviewCache | None) -> Tokenizer:
     return CountingTokenizer(
         LazyTokenizer(model, cache.tokenizer_dir), cache, encoding_name_for_model(model)
     )
+
+
+def outliner_for(cache: ReviewCache | None) -> Outliner | None:
+    """Outlines from the cache first: a fully cached review never imports a grammar. None
+    without a cache (the pipeline then parses, and a run with nothing to review loads nothing)."""
+    if cache is None:
+        return None
+    from reviewer.prepare.context.outline import ParsingOutliner
+    from reviewer.store.cache import CachingOutliner
+
+    return CachingOutliner(ParsingOutliner(), cache)

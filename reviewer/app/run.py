@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reviewer.app.budget import budget_warnings, month_budget, record_run, source_kind
-from reviewer.app.collect import collect
+from reviewer.app.collect import collect, open_contents
 from reviewer.app.config import (
     ResolvedSettings,
     find_config_file,
@@ -24,7 +24,7 @@ from reviewer.app.config import (
 )
 from reviewer.app.endpoint import Endpoint
 from reviewer.app.outputs import StderrProgress, check_destinations, write_outputs
-from reviewer.app.resources import open_store, tokenizer_for
+from reviewer.app.resources import open_store, outliner_for, tokenizer_for
 from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_FINDINGS,
@@ -247,6 +247,7 @@ def _run_pipeline(
     store = open_store(settings, root, os.environ) if changes.files else None
     # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
     backend = endpoint.backend(os.environ)
+    contents = open_contents(changes, settings)
     try:
         if store is None:
             return run_review(
@@ -277,6 +278,8 @@ def _run_pipeline(
                 tokens_per_minute=settings.tokens_per_minute,
             ),
             budget=budget,
+            contents=contents,
+            outliner=outliner_for(store.local_cache),
         )
         if dry_run or not result.chunks or ledger is None:
             return result
@@ -285,5 +288,7 @@ def _run_pipeline(
         return result.model_copy(update={"warnings": (*result.warnings, *warnings)})
     finally:
         backend.close()
+        if contents is not None:
+            contents.close()
         if store is not None:
             store.close()

@@ -14,6 +14,7 @@ from reviewer.core.levels import SEVERITY_NAMES as SEVERITIES
 
 SEVERITY_CHOICE = click.Choice(SEVERITIES, case_sensitive=False)
 FAIL_ON_CHOICE = click.Choice([*SEVERITIES, "never"], case_sensitive=False)
+CONTEXT_CHOICE = click.Choice(["lines", "scope", "file"], case_sensitive=False)
 MODE_CHOICE = click.Choice(
     ["auto", "json_schema", "json_object_schema", "json_object", "prompt"], case_sensitive=False
 )
@@ -60,6 +61,13 @@ WHAT: list[click.Parameter] = [
         envvar=_env("context_lines"),
         type=int,
         help="Context lines around each hunk (default 3).",
+    ),
+    click.Option(
+        ["--context"],
+        envvar=_env("context"),
+        type=CONTEXT_CHOICE,
+        help="Code shown around each hunk: lines (only --context-lines), scope (the enclosing "
+        "function or class, called signatures, small files whole) or file (default scope).",
     ),
 ]
 
@@ -358,6 +366,7 @@ SETTING_OPTIONS = (
     "max_output_tokens",
     "max_chunk_tokens",
     "context_lines",
+    "context",
     "include",
     "exclude",
     "max_file_bytes",

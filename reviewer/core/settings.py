@@ -5,9 +5,16 @@ Passed down, never read from globals.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from reviewer.core.values import Frozen, Severity
+
+# What the model sees around each hunk (reviewer.prepare.context): the diff's context lines
+# only, the enclosing scope (function/class, called signatures, small files whole), or the
+# whole file; all within a token budget.
+ContextMode = Literal["lines", "scope", "file"]
 
 DEFAULT_EXCLUDES: tuple[str, ...] = ()
 
@@ -36,6 +43,7 @@ class Settings(Frozen):
     max_output_tokens: int | None = None  # reserve for the answer; None: per model default
     max_chunk_tokens: int | None = None  # cap a chunk below the window (smaller, sharper reviews)
     context_lines: int = Field(default=3, ge=0, le=50)
+    context: ContextMode = "scope"
     # what to review
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES

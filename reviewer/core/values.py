@@ -124,6 +124,9 @@ class ChangeSet(Frozen):
     base_sha: str | None = None
     head_sha: str | None = None
     root: str | None = None  # repository root (or cwd for ad hoc paths)
+    # Where the new side's content lives, for context (reviewer.prepare.context): "" is the
+    # index, a sha that commit's tree; None when the files themselves are the source.
+    content_rev: str | None = None
 
 
 # --------------------------------------------------------------------------- chunks
@@ -141,6 +144,9 @@ class ChunkFile(Frozen):
     whole_file: bool = False
     part: int = 1  # >1 when an oversized hunk was split
     parts: int = 1
+    # Lines of the new file shown around the hunks (the enclosing scope, called signatures, or
+    # the whole file; reviewer.prepare.context), sorted, none inside a hunk. Never reviewable.
+    context: tuple[DiffLine, ...] = ()
 
     @property
     def changed_lines(self) -> frozenset[int]:
@@ -167,6 +173,7 @@ class Chunk(Frozen):
     index: int
     files: tuple[ChunkFile, ...]
     tokens: int  # tokens of the rendered user message (without the system prompt)
+    context_tokens: int = 0  # of which the context lines take about this many
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -238,6 +245,7 @@ class Stats(Frozen):
     tokens_in: int = 0
     tokens_out: int = 0
     estimated_tokens_in: int = 0
+    context_tokens: int = 0  # of estimated_tokens_in, what the context around hunks takes
     cost_usd: float | None = None
     estimated_cost_usd: float | None = None
     duration_s: float = 0.0

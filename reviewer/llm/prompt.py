@@ -60,6 +60,12 @@ parentheses). `start_line` and `end_line` must be new-file line numbers exactly 
 the left (never count lines yourself, never use old-file numbers from the `@@` header). A
 removed line has no number: report the problem on the nearest changed line instead."""
 
+_CONTEXT = """\
+A block may also show lines of the new file from outside the diff (the enclosing function or
+class, signatures of what the change calls, or the whole file): each run of them starts with
+`::: context :::` and each line has the marker `:`. Use them to understand the change (do not
+call something missing that they show); never report a problem on them."""
+
 _FIELDS = """\
 ## Fields
 
@@ -124,6 +130,7 @@ def system_prompt(
     schema: dict[str, Any],
     *,
     max_findings: int = DEFAULT_MAX_FINDINGS,
+    context: bool = False,
 ) -> str:
     """The system message for one chunk.
 
@@ -131,11 +138,13 @@ def system_prompt(
     paths. The schema is written into the prompt for the modes where the endpoint does not
     receive it (``json_object`` and ``prompt``): JSON mode alone constrains syntax, not shape.
     Every variant contains the word "JSON", which DeepSeek and DashScope require for
-    ``json_object``.
+    ``json_object``. ``context``: chunks may carry context lines (explained only then, so
+    ``--context lines`` keeps the prompt, and the cache keys, it always had).
     """
     parts = [
         _ROLE.format(max_findings=max_findings),
         _FORMAT,
+        *([_CONTEXT] if context else []),
         _FIELDS.format(categories=_wrapped_list(CATEGORIES)),
         _DATA_RULE,
         _LANGUAGE.format(language=language),

@@ -149,6 +149,10 @@ def _summary(result: ReviewResult, style: Style) -> str:
     return "\n".join(lines)
 
 
+def _of_context(tokens: int) -> str:
+    return f"; ~{tokens:,} of them context" if tokens else ""
+
+
 def _dry_run(result: ReviewResult, style: Style) -> str:
     s = result.stats
     cost = _money(s.estimated_cost_usd)
@@ -159,7 +163,7 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
         f"Files: {s.files_reviewed} to review, {s.files_not_reviewed} not reviewed"
         f" ({s.files_total} total)",
         f"Chunks: {s.chunks} (one request each)",
-        f"Tokens: ~{s.estimated_tokens_in:,} in (estimated)",
+        f"Tokens: ~{s.estimated_tokens_in:,} in (estimated{_of_context(s.context_tokens)})",
         f"Estimated cost: {cost if cost else 'unknown (no price for this model)'}",
     ]
     if s.redactions:

@@ -8,11 +8,12 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reviewer.core.errors import BudgetExceeded, ConfigError, CostLimitExceeded
 from reviewer.core.globs import glob_matches
 from reviewer.core.settings import Settings
-from reviewer.core.values import Chunk, ChunkInfo, NotReviewed
+from reviewer.core.values import Chunk, ChunkInfo, NotReviewed, RedactionSite
 from reviewer.llm.answer import ModelAnswer, strict_json_schema
 from reviewer.llm.backend import ResponseMode
 from reviewer.llm.modelinfo import (
@@ -29,6 +30,10 @@ from reviewer.prepare.chunker import make_chunks
 from reviewer.prepare.render import render_chunk
 from reviewer.prepare.screen import Screened
 from reviewer.prepare.tokens import Tokenizer
+
+if TYPE_CHECKING:
+    from reviewer.prepare.context.gather import ContentReader
+    from reviewer.prepare.context.outline import Outliner
 
 # Bump when the prompt or the answer schema changes: it is part of every cache key.
 PROMPT_VERSION = "1"
@@ -59,6 +64,12 @@ class ReviewPlan:
     window: int  # the model's context window
     prices: tuple[float | None, float | None]  # USD per 1M tokens in, out
     cached: dict[str, ModelAnswer]  # answers an earlier run gave, by chunk id
+    context_sites: tuple[RedactionSite, ...] = ()  # where context lines were redacted
+    warnings: tuple[str, ...] = ()  # e.g. context that could not be read
+
+    @property
+    def context_tokens(self) -> int:
+        return sum(p.chunk.context_tokens for p in self.chunks)
 
     @property
     def reviewed_paths(self) -> tuple[str, ...]:
@@ -93,17 +104,44 @@ def plan_review(
     settings: Settings,
     endpoint: Endpoint,
     tokenizer: Tokenizer,
+    *,
+    contents: ContentReader | None = None,
+    outliner: Outliner | None = None,
 ) -> ReviewPlan:
-    """Chunk the screened files. With nothing to send, no count is needed: a hook run with
-    nothing staged never loads the tokenizer."""
+    """Chunk the screened files, with the context ``contents`` lets us show around them.
+    With nothing to send, no count is needed: a hook run with nothing staged never loads the
+    tokenizer (nor reads a file)."""
     window = context_window(settings, endpoint.model)
     prices = model_prices(settings, endpoint.model)
     if not screened.files:
         return ReviewPlan((), (), 0, window, prices, {})
     budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
-    chunks, over_budget = make_chunks(screened.files, budget, tokenizer)
+    # Imported here: a run with nothing to review loads none of the context machinery.
+    from reviewer.prepare.context.gather import gather_context
+    from reviewer.prepare.context.outline import ParsingOutliner
+
+    gathered = gather_context(
+        screened.files,
+        mode=settings.context,
+        reader=contents,
+        outliner=outliner or ParsingOutliner(),
+        tokenizer=tokenizer,
+        budget=budget,
+        redact=settings.redact,
+        pii=settings.redact_pii,
+    )
+    chunks, over_budget = make_chunks(screened.files, budget, tokenizer, contexts=gathered.levels)
     planned = tuple(_planned(c, settings, endpoint, tokenizer) for c in chunks)
-    return ReviewPlan(planned, over_budget, reserve, window, prices, {})
+    return ReviewPlan(
+        planned,
+        over_budget,
+        reserve,
+        window,
+        prices,
+        {},
+        context_sites=gathered.sites,
+        warnings=gathered.warnings,
+    )
 
 
 def _planned(
@@ -190,6 +228,7 @@ def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> 
         _paths_instructions(settings, paths),
         mode,
         strict_json_schema(),
+        context=settings.context != "lines",
     )
 
 
@@ -212,6 +251,7 @@ def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[
         tuple((pi.glob, pi.instructions) for pi in settings.path_instructions),
         "prompt",
         strict_json_schema(),
+        context=settings.context != "lines",
     )
     budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
     budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reviewer import __version__
-from reviewer.core.values import ChangeSet, ChunkFailure, ReviewResult, Stats
+from reviewer.core.values import ChangeSet, ChunkFailure, RedactionSite, ReviewResult, Stats
 from reviewer.findings.aggregate import counts_by_severity
 from reviewer.findings.anchor import sanitize
 from reviewer.findings.collect import Collected
@@ -34,7 +35,9 @@ class Report:
         """A dry run, or nothing to send."""
         summary = "Dry run: nothing was sent." if dry_run else combine_summaries([], 0, 0)
         stats = Stats(**self._base_stats(), duration_s=round(duration, 3))
-        return self._result(score=10, summary=summary, stats=stats, dry_run=dry_run)
+        return self._result(
+            score=10, summary=summary, stats=stats, dry_run=dry_run, warnings=self.plan.warnings
+        )
 
     def reviewed(self, executed: Executed, collected: Collected, duration: float) -> ReviewResult:
         outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
@@ -68,7 +71,7 @@ class Report:
             findings=findings,
             failures=failures,
             stats=stats,
-            warnings=executed.warnings,
+            warnings=(*self.plan.warnings, *executed.warnings),
         )
 
     @property
@@ -83,12 +86,18 @@ class Report:
             "files_not_reviewed": len({n.path for n in self.not_reviewed}),
             "chunks": len(self.plan.chunks),
             "estimated_tokens_in": est_in,
+            "context_tokens": self.plan.context_tokens,
             "estimated_cost_usd": est_cost,
-            "redactions": self.screened.redactions,
-            "redactions_secrets": self.screened.redactions - self.screened.redactions_pii,
-            "redactions_pii": self.screened.redactions_pii,
-            "redactions_by_family": self.screened.redactions_by_family,
+            "redactions": len(self.sites),
+            "redactions_secrets": sum(1 for s in self.sites if s.kind == "secret"),
+            "redactions_pii": sum(1 for s in self.sites if s.kind == "pii"),
+            "redactions_by_family": dict(sorted(Counter(s.family for s in self.sites).items())),
         }
+
+    @property
+    def sites(self) -> tuple[RedactionSite, ...]:
+        """Every redaction in what was (or would be) sent: the diffs and their context."""
+        return (*self.screened.sites, *self.plan.context_sites)
 
     def _result(self, **fields: object) -> ReviewResult:
         return ReviewResult.model_validate(
@@ -102,7 +111,7 @@ class Report:
                 "not_reviewed": self.not_reviewed,
                 "reviewed_paths": self.plan.reviewed_paths,
                 "chunks": self.plan.infos,
-                "redaction_sites": self.screened.sites if self.show_redactions else (),
+                "redaction_sites": self.sites if self.show_redactions else (),
                 **fields,
             }
         )

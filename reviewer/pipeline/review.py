@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from reviewer.core.settings import Settings
 from reviewer.core.values import ChangeSet, ReviewResult
@@ -28,6 +29,10 @@ from reviewer.pipeline.report import Report
 from reviewer.prepare.screen import screen_files
 from reviewer.prepare.tokens import Tokenizer
 
+if TYPE_CHECKING:
+    from reviewer.prepare.context.gather import ContentReader
+    from reviewer.prepare.context.outline import Outliner
+
 
 def run_review(
     changes: ChangeSet,
@@ -44,10 +49,16 @@ def run_review(
     budget: MonthlyBudget | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    contents: ContentReader | None = None,
+    outliner: Outliner | None = None,
 ) -> ReviewResult:
+    """``contents`` reads the new side of changed files for context (None: the diff's context
+    lines only, as ``--context lines``); ``outliner`` finds their definitions (None: parse)."""
     started = clock()
     screened = screen_files(changes.files, settings)
-    plan = plan_review(screened, settings, endpoint, tokenizer)
+    plan = plan_review(
+        screened, settings, endpoint, tokenizer, contents=contents, outliner=outliner
+    )
     report = Report(changes, endpoint, screened, plan, show_redactions)
     if progress:
         progress.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])

@@ -16,6 +16,11 @@ Packing, in path order:
 * A line that does not fit even alone is left out, and its file is reported as
   ``NotReviewed(reason="over-budget")`` naming the lines (the rest of the file is reviewed).
 
+* Context (``reviewer.prepare.context``) comes as levels per file, richest first. A file takes
+  the richest level with which it still fits a chunk of its own, and steps down when the real
+  count of its chunk says otherwise; a file too large even without context is cut into parts
+  that carry none. Context is shrunk, never the changed lines.
+
 Token counts are taken once per file, hunk or line and summed; every chunk is then rendered
 and counted for real, and split further in the rare case the sum was short.
 """
@@ -23,7 +28,7 @@ and counted for real, and split further in the rare case the sum was short.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Literal
@@ -34,6 +39,7 @@ from reviewer.prepare.render import (
     envelope,
     number_width,
     render_chunk,
+    render_context,
     render_file,
     render_file_header,
     render_hunk,
@@ -52,21 +58,37 @@ _PART_LABEL = 10**6
 _RANGES_SHOWN = 20
 
 
+# A file's context levels, richest first (reviewer.prepare.context.gather.Levels).
+ContextLevels = Mapping[str, tuple[tuple[DiffLine, ...], ...]]
+
+
 def make_chunks(
-    files: Sequence[FileDiff], budget: int, tokenizer: Tokenizer, overlap: int = 3
+    files: Sequence[FileDiff],
+    budget: int,
+    tokenizer: Tokenizer,
+    overlap: int = 3,
+    contexts: ContextLevels | None = None,
 ) -> tuple[tuple[Chunk, ...], tuple[NotReviewed, ...]]:
     """Chunks whose ``render_chunk`` text has at most ``budget`` tokens, in path order.
 
     Also returns one ``NotReviewed(reason="over-budget")`` per file with lines that fit no
     chunk; the detail names them, and the file's other lines are still in the chunks.
-    Files without hunks produce nothing.
+    Files without hunks produce nothing. ``contexts`` gives files their context levels.
     """
-    packer = _Packer(budget, tokenizer, max(0, overlap))
+    packer = _Packer(budget, tokenizer, max(0, overlap), contexts or {})
     groups = packer.pack(sorted((f for f in files if f.hunks), key=lambda f: f.path))
     chunks = []
     for index, (files_of_chunk, text, tokens) in enumerate(groups):
         chunk_id = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        chunks.append(Chunk(id=chunk_id, index=index, files=files_of_chunk, tokens=tokens))
+        chunks.append(
+            Chunk(
+                id=chunk_id,
+                index=index,
+                files=files_of_chunk,
+                tokens=tokens,
+                context_tokens=sum(packer.context_cost(f) for f in files_of_chunk),
+            )
+        )
     return tuple(chunks), tuple(packer.not_reviewed)
 
 
@@ -87,6 +109,7 @@ class _Packer:
     budget: int
     tokenizer: Tokenizer
     overlap: int
+    contexts: ContextLevels
     not_reviewed: list[NotReviewed] = field(default_factory=list)
     envelope_tokens: int = field(init=False)
     # Set by pack(): the sorted files, their whole-file pieces with their number widths and
@@ -106,16 +129,40 @@ class _Packer:
 
     def pack(self, files: Sequence[FileDiff]) -> list[_Group]:
         self.files = files
-        self.pieces = [_whole(f) for f in files]
-        self.widths = [number_width((p,)) for p in self.pieces]
-        self.texts = [render_file(p, w) for p, w in zip(self.pieces, self.widths, strict=True)]
-        self.prefix = [0, *accumulate(map(self.tokenizer.count, self.texts))]
+        self.pieces, self.widths, self.texts, counts = [], [], [], []
+        for file in files:
+            piece, width, text, tokens = self._fitting_piece(file, self.contexts.get(file.path, ()))
+            self.pieces.append(piece)
+            self.widths.append(width)
+            self.texts.append(text)
+            counts.append(tokens)
+        self.prefix = [0, *accumulate(counts)]
         self.keys = [int.from_bytes(hashlib.sha256(p.path.encode()).digest()[:8]) for p in files]
         groups: list[_Group] = []
         if files:
             for run in self._split(0, len(files)):
                 groups.extend(self._emit(run))
         return groups
+
+    def _fitting_piece(
+        self, file: FileDiff, levels: Sequence[tuple[DiffLine, ...]]
+    ) -> tuple[ChunkFile, int, str, int]:
+        """The file with the richest context level that lets it fit a chunk of its own (none
+        when no level does): the piece, its number width, its rendered block and tokens."""
+        for context in (*levels, ()):
+            piece = _whole(file, context)
+            width = number_width((piece,))
+            text = render_file(piece, width)
+            tokens = self.tokenizer.count(text)
+            if not context or self.envelope_tokens + tokens <= self.budget:
+                return piece, width, text, tokens
+        raise AssertionError("unreachable: the empty level always fits")
+
+    def context_cost(self, piece: ChunkFile) -> int:
+        """About how many tokens a piece's context lines take."""
+        if not piece.context:
+            return 0
+        return self.tokenizer.count(render_context(piece.context, number_width((piece,))))
 
     def _fits(self, lo: int, hi: int) -> bool:
         return self.envelope_tokens + self.prefix[hi] - self.prefix[lo] <= self.budget
@@ -150,9 +197,22 @@ class _Packer:
             return [(pieces, text, tokens)]
         # The per-file sums fell short (line-number padding, the nonce): split for real.
         if run.hi - run.lo == 1:
-            return self._file_parts(self.files[run.lo])
+            return self._alone(run.lo)
         cut = self._cut(run.lo, run.hi)
         return [*self._emit(_Run(run.lo, cut)), *self._emit(_Run(cut, run.hi))]
+
+    def _alone(self, i: int) -> list[_Group]:
+        """File ``i`` in a chunk of its own, with less context until it fits; else in parts."""
+        file, current = self.files[i], self.pieces[i].context
+        levels = self.contexts.get(file.path, ())
+        lower = [c for c in levels if len(c) < len(current)] if current else []
+        for context in lower:
+            piece = _whole(file, context)
+            text = render_chunk((piece,))
+            tokens = self.tokenizer.count(text)
+            if tokens <= self.budget:
+                return [((piece,), text, tokens)]
+        return self._file_parts(file)
 
     # ------------------------------------------------------------------ one file -> parts
 
@@ -253,13 +313,14 @@ class _Packer:
         return slices, lost
 
 
-def _whole(file: FileDiff) -> ChunkFile:
+def _whole(file: FileDiff, context: tuple[DiffLine, ...] = ()) -> ChunkFile:
     return ChunkFile(
         path=file.path,
         old_path=file.old_path,
         status=file.status,
         hunks=file.hunks,
         whole_file=file.whole_file,
+        context=context,
     )
 
 

@@ -7,6 +7,7 @@ is what findings anchor on. Pure and deterministic: the cache keys on this text.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable, Sequence
 
@@ -17,6 +18,8 @@ from reviewer.core.values import ChunkFile, DiffLine, Hunk
 MIN_NUMBER_WIDTH = 4
 NONCE_LEN = 12
 WHOLE_FILE_NOTE = "(whole file: every line is reviewable)"
+CONTEXT_HEADER = "::: context :::\n"
+CONTEXT_MARKER = ":"
 _MARKERS = {"add": "+", "del": "-", "ctx": " "}
 
 
@@ -32,15 +35,61 @@ def envelope(inner: str) -> str:
 
 
 def number_width(files: Iterable[ChunkFile]) -> int:
-    largest = max(
-        (ln.new_no for f in files for h in f.hunks for ln in h.lines if ln.new_no is not None),
-        default=0,
-    )
+    largest = 0
+    for f in files:
+        for h in f.hunks:
+            for ln in h.lines:
+                if ln.new_no is not None and ln.new_no > largest:
+                    largest = ln.new_no
+        if f.context:
+            largest = max(largest, f.context[-1].new_no or 0)  # sorted: the last is the largest
     return max(MIN_NUMBER_WIDTH, len(str(largest)))
 
 
 def render_file(file: ChunkFile, width: int) -> str:
-    return render_file_header(file) + "".join(render_hunk(h, width) for h in file.hunks)
+    if not file.context:
+        return render_file_header(file) + "".join(render_hunk(h, width) for h in file.hunks)
+    # Context runs and hunks in new-file order; a run never straddles a hunk.
+    pieces: list[tuple[float, str]] = [(_position(h), render_hunk(h, width)) for h in file.hunks]
+    stops = sorted(_position(h) for h in file.hunks)
+    for run in _runs(file.context, stops):
+        pieces.append((float(run[0].new_no or 0), render_context(run, width)))
+    pieces.sort(key=lambda piece: piece[0])
+    return render_file_header(file) + "".join(text for _, text in pieces)
+
+
+def render_context(lines: Sequence[DiffLine], width: int) -> str:
+    """Context lines (new-file numbers, the ``:`` marker), a header before each run of
+    consecutive numbers."""
+    out: list[str] = []
+    previous = None
+    for ln in lines:
+        if previous is None or ln.new_no != previous + 1:
+            out.append(CONTEXT_HEADER)
+        out.append(f"{ln.new_no:>{width}} {CONTEXT_MARKER} | {ln.text.rstrip(chr(13))}\n")
+        previous = ln.new_no
+    return "".join(out)
+
+
+def _position(hunk: Hunk) -> float:
+    """Where a hunk sits among new-file lines: at its first line, or just after the line a
+    pure deletion follows."""
+    return float(hunk.new_start) if hunk.new_len else hunk.new_start + 0.5
+
+
+def _runs(lines: Sequence[DiffLine], stops: Sequence[float]) -> list[list[DiffLine]]:
+    """Consecutive context lines, cut where a hunk sits between them."""
+    runs: list[list[DiffLine]] = []
+    for ln in lines:
+        number = ln.new_no or 0
+        if runs:
+            previous = runs[-1][-1].new_no or 0
+            between = bisect.bisect_right(stops, previous)
+            if number == previous + 1 and not (between < len(stops) and stops[between] < number):
+                runs[-1].append(ln)
+                continue
+        runs.append([ln])
+    return runs
 
 
 def render_file_header(file: ChunkFile) -> str:

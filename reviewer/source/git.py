@@ -15,11 +15,12 @@ The process environment is inherited on purpose: inside a pre-commit hook git se
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import git
 
@@ -296,6 +297,7 @@ class GitRepo:
             base_sha=base_sha,
             head_sha=head_sha,
             root=str(self._root),
+            content_rev=size_rev,
         )
 
     def _with_sizes(self, parsed: ParsedDiff, size_rev: str) -> tuple[FileDiff, ...]:
@@ -390,6 +392,88 @@ class GitRepo:
             strip_newline_in_stdout=False,
         )
         return status, out, err
+
+
+class GitContents:
+    """The new side of a change's files (``ChangeSet.content_rev``: "" for the index, else a
+    commit), read for context one file at a time through one ``git cat-file --batch``
+    process, started on the first read and ended by ``close``.
+
+    The environment is inherited like every git call here: in a pre-commit hook,
+    ``GIT_INDEX_FILE`` names the index being committed. A file that is not a blob, is larger
+    than ``max_bytes`` or looks binary reads as None; a git that fails raises ``GitError``.
+    """
+
+    def __init__(self, root: str | Path, rev: str, max_bytes: int) -> None:
+        self._root = Path(root)
+        self._rev = rev
+        self._max_bytes = max_bytes
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def read(self, path: str) -> str | None:
+        if "\n" in path or not path:
+            return None  # cat-file reads one object name per line
+        spec = f":0:{path}" if self._rev == "" else f"{self._rev}:{path}"
+        proc = self._process()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:  # "<name> missing" or "ambiguous"
+                if not header:
+                    raise GitError("git cat-file ended unexpectedly")
+                return None
+            size = int(header[2])
+            keep = size <= self._max_bytes  # a larger one is read off the pipe and dropped
+            data = _read_exactly(proc.stdout, size + 1, keep)[:size]  # + the LF after it
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise GitError(f"git cat-file failed reading {path}: {exc}") from None
+        if header[1] != b"blob" or not keep or b"\0" in data[:8192]:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            executable = str(git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git")
+            try:
+                self._proc = subprocess.Popen(
+                    [executable, *_CONFIG, "cat-file", "--batch"],
+                    cwd=self._root,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError as exc:
+                raise GitError(f"cannot run git cat-file: {exc}") from None
+        return self._proc
+
+
+def _read_exactly(stream: IO[bytes], size: int, keep: bool = True) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        piece = stream.read(min(size, 1 << 20))
+        if not piece:
+            raise ValueError("short read")
+        if keep:
+            chunks.append(piece)
+        size -= len(piece)
+    return b"".join(chunks)
 
 
 def _first_line(stderr: str) -> str:

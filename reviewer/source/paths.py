@@ -61,6 +61,32 @@ def read_paths(paths: Sequence[str], cwd: Path, max_file_bytes: int) -> ChangeSe
 
 def read_file(path: Path, display: str, max_file_bytes: int) -> FileDiff | NotReviewed:
     """One file as a whole-file ``FileDiff``, or the reason it cannot be reviewed."""
+    data = _read_bytes(path, display, max_file_bytes)
+    if isinstance(data, NotReviewed):
+        return data
+    lines = split_lines(data.decode("utf-8", errors="replace"))
+    return FileDiff(
+        path=display,
+        status="added",
+        whole_file=True,
+        size=len(data),
+        hunks=(
+            Hunk(
+                old_start=0,
+                old_len=0,
+                new_start=1,
+                new_len=len(lines),
+                lines=tuple(
+                    DiffLine(kind="add", text=text, new_no=no)
+                    for no, text in enumerate(lines, start=1)
+                ),
+            ),
+        ),
+    )
+
+
+def _read_bytes(path: Path, display: str, max_file_bytes: int) -> bytes | NotReviewed:
+    """A text file's bytes, or the reason it cannot be reviewed."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -83,25 +109,24 @@ def read_file(path: Path, display: str, max_file_bytes: int) -> FileDiff | NotRe
         return NotReviewed(path=display, reason="empty", detail="empty file")
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         return NotReviewed(path=display, reason="binary", detail=human_size(len(data)))
-    lines = split_lines(data.decode("utf-8", errors="replace"))
-    return FileDiff(
-        path=display,
-        status="added",
-        whole_file=True,
-        size=len(data),
-        hunks=(
-            Hunk(
-                old_start=0,
-                old_len=0,
-                new_start=1,
-                new_len=len(lines),
-                lines=tuple(
-                    DiffLine(kind="add", text=text, new_no=no)
-                    for no, text in enumerate(lines, start=1)
-                ),
-            ),
-        ),
-    )
+    return data
+
+
+class PathContents:
+    """Files on disk, for context, by their path relative to ``root`` (read on request, one at
+    a time). A file that is missing, not regular, larger than ``max_bytes``, binary or
+    unreadable reads as None."""
+
+    def __init__(self, root: str | Path, max_bytes: int) -> None:
+        self._root = Path(root)
+        self._max_bytes = max_bytes
+
+    def read(self, path: str) -> str | None:
+        data = _read_bytes(self._root / path, path, self._max_bytes)
+        return None if isinstance(data, NotReviewed) else data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        """Nothing stays open between reads."""
 
 
 def _too_large(display: str, size: int, limit: int) -> NotReviewed:

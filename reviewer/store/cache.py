@@ -7,7 +7,8 @@ per write). A corrupt or unwritable cache is reported once through ``warn`` and 
 on without it.
 
 The same file keeps token counts by a hash of the counted text (``CountingTokenizer``), so a
-review served entirely from the cache never loads the tokenizer (~0.2 s), and the endpoint
+review served entirely from the cache never loads the tokenizer (~0.2 s), file outlines by a
+hash of the file (``CachingOutliner``), so it never loads a tree-sitter grammar, and the endpoint
 dialects ``reviewer.llm.conversation`` learned. Entries older than ``MAX_AGE_DAYS`` are
 pruned, at most once a day, by a run that wrote something.
 """
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 from reviewer.llm.answer import ModelAnswer
 
 if TYPE_CHECKING:
+    from reviewer.prepare.context.outline import Outline, Outliner
     from reviewer.prepare.tokens import Tokenizer
 
 FILE_NAME = "reviews.sqlite3"
@@ -43,6 +45,8 @@ CREATE TABLE IF NOT EXISTS dialects
     (endpoint TEXT PRIMARY KEY, mode TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS token_counts
     (key TEXT PRIMARY KEY, tokens INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS outlines
+    (key TEXT PRIMARY KEY, outline TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
 
@@ -80,6 +84,7 @@ class ReviewCache:
         self._disabled = False
         self._wrote = False
         self._counts: dict[str, int] = {}  # token counts to write on close
+        self._outlines: dict[str, str] = {}  # outlines to write on close
         self.hits = 0
         self.misses = 0
 
@@ -139,11 +144,33 @@ class ReviewCache:
         with self._lock:
             self._counts[key] = tokens
 
+    # ------------------------------------------------------------------ outlines
+
+    def get_outline(self, key: str) -> str | None:
+        with self._lock:
+            if key in self._outlines:
+                return self._outlines[key]
+        row = self._read("SELECT outline FROM outlines WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    def put_outline(self, key: str, outline: str) -> None:
+        """Buffered like token counts."""
+        with self._lock:
+            self._outlines[key] = outline
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
         with self._lock:
             counts, self._counts = self._counts, {}
+            outlines, self._outlines = self._outlines, {}
+        if outlines:
+            now = self._clock()
+            self._write(
+                "INSERT OR REPLACE INTO outlines (key, outline, created) VALUES (?, ?, ?)",
+                [(key, outline, now) for key, outline in outlines.items()],
+                many=True,
+            )
         if counts:
             now = self._clock()
             self._write(
@@ -170,7 +197,7 @@ class ReviewCache:
                 return
             try:
                 with conn:  # one transaction
-                    for table in ("answers", "token_counts", "dialects"):
+                    for table in ("answers", "token_counts", "dialects", "outlines"):
                         conn.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,))  # noqa: S608 - fixed names
                     conn.execute(
                         "INSERT OR REPLACE INTO meta (name, value) VALUES ('pruned', ?)", (now,)
@@ -259,6 +286,32 @@ class CountingTokenizer:
         tokens = self._inner.count(text)
         self._cache.put_count(key, tokens)
         return tokens
+
+
+class CachingOutliner:
+    """An ``Outliner`` that asks the cache first and ``inner`` only on a miss: a review served
+    from the cache never parses (nor imports a grammar)."""
+
+    def __init__(self, inner: Outliner, cache: ReviewCache) -> None:
+        self._inner = inner
+        self._cache = cache
+
+    def outline(self, language: str, text: str) -> Outline:
+        from reviewer.prepare.context.outline import (
+            OUTLINE_VERSION,
+            outline_from_json,
+            outline_to_json,
+        )
+
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        key = f"{OUTLINE_VERSION}:{language}:{digest}"
+        stored = self._cache.get_outline(key)
+        found = outline_from_json(stored) if stored is not None else None
+        if found is not None:
+            return found
+        outline = self._inner.outline(language, text)
+        self._cache.put_outline(key, outline_to_json(outline))
+        return outline
 
 
 def clear_cache(directory: Path) -> int:
