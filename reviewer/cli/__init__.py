@@ -25,7 +25,9 @@ from reviewer.core.errors import (
 )
 
 # name -> "module:attribute" of a click command, imported only when asked for.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "eval": "reviewer.cli.eval:eval_command",
+}
 
 
 def command_for(args: Sequence[str]) -> tuple[click.Command, list[str], str]:

@@ -296,6 +296,54 @@ SETTING_OPTIONS = (
     "cache_dir",
 )
 
+# review eval: which corpus and cases, how many at once, and comparing two runs. Its own
+# --jobs, --cache and --output: they mean something else there (cases, not chunks; off by
+# default; other formats).
+EVAL: list[click.Parameter] = [
+    click.Option(
+        ["--corpus"],
+        type=click.Path(path_type=Path, file_okay=False),
+        metavar="DIR",
+        help="A corpus of your own (see the README; default: the built-in corpus).",
+    ),
+    click.Option(
+        ["--cases"],
+        multiple=True,
+        metavar="GLOB",
+        help="Only the cases whose id matches, e.g. 'python/*' (repeatable).",
+    ),
+    click.Option(
+        ["--compare"],
+        nargs=2,
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="A.json B.json",
+        help="Print two runs' -o json reports side by side, then exit.",
+    ),
+    click.Option(
+        ["-j", "--jobs"],
+        envvar=_env("jobs"),
+        type=int,
+        help="Cases reviewed concurrently (default 4).",
+    ),
+    click.Option(
+        ["--cache/--no-cache"],
+        envvar=_env("cache"),
+        default=None,
+        help="Reuse earlier answers (default off: an eval measures the model).",
+    ),
+    click.Option(
+        ["-o", "--output", "outputs"],
+        multiple=True,
+        metavar="FORMAT[=PATH]",
+        help="terminal, json, markdown (repeatable; default terminal on stdout).",
+    ),
+]
+
+
+def _pick(group: list[click.Parameter], *names: str) -> list[click.Parameter]:
+    return [p for p in group if p.name in names]
+
+
 REVIEW_PARAMS: list[click.Parameter] = [
     *WHAT,
     *ENDPOINT,
@@ -305,4 +353,16 @@ REVIEW_PARAMS: list[click.Parameter] = [
     *CACHE,
     *OUTPUT,
     *MODES,
+]
+
+# review eval takes the review's settings that change what the model sees or what is counted.
+EVAL_PARAMS: list[click.Parameter] = [
+    *EVAL,
+    *[p for p in ENDPOINT if p.name != "jobs"],
+    *BUDGET,
+    *_pick(WHAT, "context_lines"),
+    *[p for p in FINDINGS if p.name != "fail_on"],
+    *_pick(SAFETY, "redact"),
+    *_pick(CACHE, "cache_dir"),
+    *_pick(OUTPUT, "dry_run", "quiet", "config_path"),
 ]
