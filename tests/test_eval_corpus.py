@@ -189,3 +189,20 @@ def test_the_builtin_corpus_plans_as_one_chunk_per_case(
     assert run.code == 0, run.err
     cases = len(CORPUS.cases)
     assert run.out.startswith(f"{cases} cases in {cases} chunk(s), ~")
+
+
+def test_bytecode_in_a_corpus_is_ignored(tmp_path: Path) -> None:
+    """pip byte-compiles the installed corpus; a __pycache__ must not become part of a change."""
+    import shutil
+
+    root = Path(__file__).parent / "data" / "eval-corpus"
+    copy = tmp_path / "corpus"
+    shutil.copytree(root, copy)
+    for tree in ("sql/before/app", "sql/after/app"):
+        (copy / tree / "__pycache__").mkdir()
+        (copy / tree / "__pycache__" / "users.cpython-311.pyc").write_bytes(b"\x00\x01")
+    (copy / "__pycache__").mkdir()
+    loaded = load_corpus(copy)
+    assert loaded.fingerprint == load_corpus(root).fingerprint
+    sql = next(c for c in loaded.cases if c.id == "sql")
+    assert list(sql.before) == ["app/users.py"] and list(sql.after or {}) == ["app/users.py"]

@@ -95,9 +95,9 @@ class Estimate:
             if self.cost_usd is not None
             else f"cost unknown (no price for {model}: set price-in/price-out)"
         )
+        cases = f"{self.cases} case{'' if self.cases == 1 else 's'}"
         return (
-            f"review eval: {self.cases} cases in {self.chunks} chunk(s), "
-            f"~{self.tokens_in:,} tokens in, {cost}"
+            f"review eval: {cases} in {self.chunks} chunk(s), ~{self.tokens_in:,} tokens in, {cost}"
         )
 
 
@@ -292,7 +292,7 @@ def run_cases(
                 outcome, case_warnings = future.result()
                 outcomes[index] = outcome
                 warnings.extend(case_warnings)
-                if not quiet:
+                if not quiet and not ended.is_set():
                     click.echo(progress_line(len(outcomes), len(prepared), outcome), err=True)
     except BaseException:
         ended.set()

@@ -197,7 +197,7 @@ def _case_dirs(root: Path) -> list[Path]:
             found.append(Path(dirpath))
             dirnames.clear()  # a case's own trees may hold anything, even a case.json
             continue
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -251,13 +251,16 @@ def _check_after(
 
 
 def read_tree(root: Path, case_id: str) -> dict[str, bytes]:
-    """Every file under ``root`` by its POSIX path relative to it; no symbolic links."""
+    """Every file under ``root`` by its POSIX path relative to it; no symbolic links.
+
+    Bytecode is skipped: installing the package compiles the corpus's Python files, and a
+    ``__pycache__`` would otherwise become part of every Python case's change."""
     files: dict[str, bytes] = {}
     if not root.is_dir():
         return files
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(n for n in filenames if not n.endswith((".pyc", ".pyo"))):
             path = Path(dirpath) / name
             files[path.relative_to(root).as_posix()] = _read_file(path, case_id)
         for name in dirnames:
