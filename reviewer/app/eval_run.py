@@ -1,24 +1,14 @@
-"""One ``review eval`` invocation: settings -> corpus -> a change per case -> the review pipeline
--> scored outcomes -> report -> exit code.
-
-How a case becomes a review: its files are committed twice into a throwaway git repository
-(``reviewer.source.scratch``: before, then after or the patch applied), and the change is read
-back with ``GitRepo.range(base, head)``, exactly what ``review --base`` reads. That change goes
-through ``reviewer.app.run._run_pipeline``, the function a real review calls, with the same
-endpoint, backend, tokenizer and cache: chunking, prompts, anchoring on changed lines and
-whatever later stages a review gains apply to every case unchanged.
-"""
+"""One ``review eval`` invocation: settings -> corpus -> each case reviewed
+(``reviewer.app.eval_cases``) -> scored outcomes -> report -> outputs -> exit code; or two
+reports side by side (``--compare``)."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,78 +17,32 @@ import click
 
 from reviewer.app.config import find_config_file, read_config_file, resolve_settings
 from reviewer.app.endpoint import Endpoint
+from reviewer.app.eval_cases import Estimate, estimate_cases, prepare_cases, run_cases
 from reviewer.app.outputs import check_destinations
-from reviewer.app.run import _run_pipeline
 from reviewer.core.errors import (
     EXIT_FAILURE,
     EXIT_OK,
     AuthError,
     CostLimitExceeded,
-    ModelNotFound,
-    ReviewerError,
     UsageError,
 )
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, ReviewResult
 from reviewer.evaluate.compare import parse_report, render_compare
 from reviewer.evaluate.corpus import (
-    Case,
     Corpus,
-    check_reachable,
     load_builtin_corpus,
     load_corpus,
 )
-from reviewer.evaluate.match import case_outcome, failed_outcome
 from reviewer.evaluate.metrics import make_report
 from reviewer.evaluate.render import FORMATS, render, usd
-from reviewer.evaluate.report import CaseOutcome, CorpusInfo, EvalReport
+from reviewer.evaluate.report import CorpusInfo, EvalReport
 from reviewer.llm.providers import get_provider
 from reviewer.outputs import OutputSpec
-from reviewer.source.scratch import build_change
 
-# The settings that change what the model answers or what is counted: kept in the report.
-REPORTED_SETTINGS = (
-    "temperature",
-    "response_format",
-    "context_lines",
-    "context_window",
-    "max_output_tokens",
-    "max_chunk_tokens",
-    "language",
-    "instructions",
-    "min_severity",
-    "min_confidence",
-    "max_findings",
-    "redact",
-    "cache",
-)
+# Every setting goes into the report (later ones too: what changes the answers must be
+# comparable), except where things live on this machine.
+UNREPORTED_SETTINGS = frozenset({"base_url", "api_key_env", "cache_dir"})
 _NOT_CI = {"", "0", "false", "no"}
-PREPARE_WORKERS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    case: Case
-    changes: ChangeSet
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    cases: int
-    chunks: int
-    tokens_in: int
-    cost_usd: float | None  # None: the model's price is unknown
-
-    def line(self, model: str) -> str:
-        cost = (
-            f"estimated cost {usd(self.cost_usd)}"
-            if self.cost_usd is not None
-            else f"cost unknown (no price for {model}: set price-in/price-out)"
-        )
-        cases = f"{self.cases} case{'' if self.cases == 1 else 's'}"
-        return (
-            f"review eval: {cases} in {self.chunks} chunk(s), ~{self.tokens_in:,} tokens in, {cost}"
-        )
 
 
 def run_eval(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> int:
@@ -134,7 +78,11 @@ def run_eval(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]
         outcomes,
         model=endpoint.model,
         provider=endpoint.provider,
-        settings={k: getattr(settings, k) for k in REPORTED_SETTINGS},
+        settings={
+            k: v
+            for k, v in settings.model_dump(mode="json").items()
+            if k not in UNREPORTED_SETTINGS
+        },
         corpus=CorpusInfo(
             name=corpus.name, cases=len(corpus.cases), fingerprint=corpus.fingerprint
         ),
@@ -188,49 +136,6 @@ def output_specs(raw: Sequence[str]) -> list[OutputSpec]:
     return specs
 
 
-def prepare_cases(cases: Sequence[Case], workdir: Path, settings: Settings) -> list[Prepared]:
-    """Each case as a change read from its own scratch repository, its labels checked. Git
-    processes dominate, so a few cases are built at once."""
-    with ThreadPoolExecutor(max_workers=PREPARE_WORKERS) as pool:
-        return list(
-            pool.map(
-                lambda item: prepare_case(item[1], workdir / f"case-{item[0]:04d}", settings),
-                enumerate(cases),
-            )
-        )
-
-
-def prepare_case(case: Case, directory: Path, settings: Settings) -> Prepared:
-    from reviewer.source.git import open_repo
-
-    try:
-        base, head = build_change(
-            directory, case.before, after=case.after, deleted=case.spec.deleted, patch=case.patch
-        )
-    except UsageError as exc:
-        raise UsageError(f"corpus case {case.id}: {exc}") from None
-    with open_repo(directory) as repo:
-        changes = repo.range(base, head, context_lines=settings.context_lines)
-    check_reachable(case, changes.files)
-    return Prepared(case, changes)
-
-
-def estimate_cases(
-    prepared: Sequence[Prepared], settings: Settings, endpoint: Endpoint
-) -> Estimate:
-    """What sending every case would take: each planned as ``review --dry-run`` plans it."""
-    chunks = tokens = 0
-    costs: list[float | None] = []
-    for item in prepared:
-        stats = _run_pipeline(item.changes, settings, endpoint, True, quiet=True).stats
-        chunks += stats.chunks
-        tokens += stats.estimated_tokens_in
-        costs.append(stats.estimated_cost_usd)
-    known = [c for c in costs if c is not None]
-    cost = round(sum(known), 6) if known and len(known) == len(costs) else None
-    return Estimate(len(prepared), chunks, tokens, cost)
-
-
 def _interactive(environ: Mapping[str, str]) -> bool:
     stdin_tty = sys.stdin is not None and sys.stdin.isatty()
     return stdin_tty and environ.get("CI", "").strip().lower() in _NOT_CI
@@ -257,73 +162,6 @@ def confirm_cost(estimate: Estimate, settings: Settings, model: str, *, interact
         )
     if not click.confirm(f"review eval: {over}. Run it?", default=False, err=True):
         raise CostLimitExceeded(f"{over}; cancelled, nothing was sent")
-
-
-def run_cases(
-    prepared: Sequence[Prepared], settings: Settings, endpoint: Endpoint, *, quiet: bool
-) -> tuple[list[CaseOutcome], list[str]]:
-    """Every case through the pipeline, ``settings.jobs`` at a time, in corpus order.
-
-    A case whose review fails is a failed outcome. Errors every other case would hit too (no
-    valid key, an unknown model) end the run, like they end a review.
-    """
-    outcomes: dict[int, CaseOutcome] = {}
-    warnings: list[str] = []
-    # Set by the worker that hits a run-ending error before its future completes: a worker
-    # picks up the next case at once, before the main thread can cancel it.
-    ended = threading.Event()
-
-    def work(item: Prepared) -> tuple[CaseOutcome, tuple[str, ...]]:
-        if ended.is_set():
-            return failed_outcome(item.case, "cancelled: the run ended"), ()
-        try:
-            return review_case(item, settings, endpoint)
-        except BaseException:
-            ended.set()
-            raise
-
-    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.jobs, len(prepared))))
-    try:
-        pending = {pool.submit(work, item): index for index, item in enumerate(prepared)}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
-                outcome, case_warnings = future.result()
-                outcomes[index] = outcome
-                warnings.extend(case_warnings)
-                if not quiet and not ended.is_set():
-                    click.echo(progress_line(len(outcomes), len(prepared), outcome), err=True)
-    except BaseException:
-        ended.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return [outcomes[i] for i in range(len(prepared))], warnings
-
-
-def review_case(
-    item: Prepared, settings: Settings, endpoint: Endpoint
-) -> tuple[CaseOutcome, tuple[str, ...]]:
-    started = time.monotonic()
-    try:
-        result: ReviewResult = _run_pipeline(item.changes, settings, endpoint, False, quiet=True)
-    except (AuthError, ModelNotFound):
-        raise
-    except ReviewerError as exc:
-        failed = failed_outcome(item.case, f"{type(exc).__name__}: {exc}")
-        return failed.model_copy(update={"duration_s": round(time.monotonic() - started, 3)}), ()
-    return case_outcome(item.case, result), result.warnings
-
-
-def progress_line(done: int, total: int, outcome: CaseOutcome) -> str:
-    head = f"review eval: [{done}/{total}] {outcome.id}"
-    if outcome.status == "failed":
-        return f"{head}: FAILED ({outcome.error})"
-    found = sum(p.found for p in outcome.problems)
-    other = sum(not f.matches for f in outcome.findings)
-    what = "clean change" if outcome.clean else f"{found}/{len(outcome.problems)} found"
-    return f"{head}: {what}, {other} other finding(s), {outcome.duration_s:.1f} s"
 
 
 def write_report(report: EvalReport, specs: Sequence[OutputSpec], *, quiet: bool) -> None:

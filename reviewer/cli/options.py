@@ -340,10 +340,6 @@ EVAL: list[click.Parameter] = [
 ]
 
 
-def _pick(group: list[click.Parameter], *names: str) -> list[click.Parameter]:
-    return [p for p in group if p.name in names]
-
-
 REVIEW_PARAMS: list[click.Parameter] = [
     *WHAT,
     *ENDPOINT,
@@ -355,14 +351,30 @@ REVIEW_PARAMS: list[click.Parameter] = [
     *MODES,
 ]
 
-# review eval takes the review's settings that change what the model sees or what is counted.
+# review eval takes every review option except those choosing what to review or what happens
+# after (and its own --jobs, --cache and --output): what a review gains, an eval measures.
+NOT_FOR_EVAL = frozenset(
+    {
+        "paths",
+        "staged",
+        "base",
+        "head",
+        "include",
+        "exclude",
+        "jobs",
+        "fail_on",
+        "fail_open",
+        "cache",
+        "clear_cache",
+        "outputs",
+        "show_config",
+        "hook",
+        "github_pr",
+        "comment",
+        "full",
+    }
+)
 EVAL_PARAMS: list[click.Parameter] = [
     *EVAL,
-    *[p for p in ENDPOINT if p.name != "jobs"],
-    *BUDGET,
-    *_pick(WHAT, "context_lines"),
-    *[p for p in FINDINGS if p.name != "fail_on"],
-    *_pick(SAFETY, "redact"),
-    *_pick(CACHE, "cache_dir"),
-    *_pick(OUTPUT, "dry_run", "quiet", "config_path"),
+    *(p for p in REVIEW_PARAMS if p.name not in NOT_FOR_EVAL),
 ]
