@@ -26,7 +26,7 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import ChangeSet, ReviewResult
 from reviewer.evaluate.corpus import Case, check_reachable
 from reviewer.evaluate.match import case_outcome, failed_outcome
-from reviewer.evaluate.render import usd
+from reviewer.evaluate.render import clean_text, usd
 from reviewer.evaluate.report import CaseOutcome
 from reviewer.source.scratch import build_change
 
@@ -160,9 +160,9 @@ def review_case(
 
 
 def progress_line(done: int, total: int, outcome: CaseOutcome) -> str:
-    head = f"review eval: [{done}/{total}] {outcome.id}"
+    head = f"review eval: [{done}/{total}] {clean_text(outcome.id)}"
     if outcome.status == "failed":
-        return f"{head}: FAILED ({outcome.error})"
+        return f"{head}: FAILED ({clean_text(outcome.error or 'failed')})"
     found = sum(p.found for p in outcome.problems)
     other = sum(not f.matches for f in outcome.findings)
     what = "clean change" if outcome.clean else f"{found}/{len(outcome.problems)} found"
