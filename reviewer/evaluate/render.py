@@ -75,8 +75,9 @@ def headline(m: Metrics) -> str:
 
 def usage_line(report: EvalReport) -> str:
     m = report.overall
+    cost = usd(m.cost_usd) if m.cost_usd is not None else "unknown (no price for the model)"
     return (
-        f"tokens {count(m.tokens_in)} in, {count(m.tokens_out)} out; cost {usd(m.cost_usd)}; "
+        f"tokens {count(m.tokens_in)} in, {count(m.tokens_out)} out; cost {cost}; "
         f"latency per case p50 {seconds(m.latency_p50_s)} s, p90 {seconds(m.latency_p90_s)} s, "
         f"max {seconds(m.latency_max_s)} s; wall {seconds(report.duration_s)} s "
         f"with --jobs {report.jobs}"
