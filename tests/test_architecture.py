@@ -40,8 +40,9 @@ def test_the_layers_read_in_the_order_data_flows() -> None:
     contracts = _config()["contracts"]
     layers = next(c for c in contracts if c["id"] == "stages")["layers"]  # type: ignore[index]
     stages = [name.removeprefix("reviewer.") for name in layers]
-    # Top to bottom: the CLI, the wiring, the pipeline, then the stages from last to first.
-    assert stages[:3] == ["cli", "app", "pipeline"]
+    # Top to bottom: the CLI, the wiring, the eval scoring (it reads what the pipeline
+    # returns), the pipeline, then the stages from last to first.
+    assert stages[:4] == ["cli", "app", "evaluate", "pipeline"]
     assert stages[-1] == "core"
     flow = ["source", "prepare", "llm", "findings", "store", "outputs"]
     assert [s for s in reversed(stages) if s in flow] == flow

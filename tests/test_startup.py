@@ -131,3 +131,16 @@ def test_a_review_served_from_the_cache_imports_neither(
     assert not imported
     assert "PROBE tree_sitter=False" in output, "a fully cached review parsed a file"
     assert not any(ranks.glob("*")), "a fully cached review loaded the tokenizer"
+
+
+def test_eval_help_and_dry_run_do_not_import_openai(
+    tmp_path: Path, bytecode: dict[str, str]
+) -> None:
+    code, imported, output = probe("eval", "--help", cwd=tmp_path, bytecode=bytecode)
+    assert code == 0 and "--corpus" in output
+    assert not imported
+    args = ("eval", "--dry-run", "--cases", "python/sql-*")
+    code, imported, output = probe(*args, cwd=tmp_path, bytecode=bytecode)
+    assert code == 0, output
+    assert "1 case in 1 chunk(s)" in output
+    assert not imported

@@ -25,8 +25,8 @@ class Ledger(Protocol):
 
 
 def source_kind(options: Mapping[str, Any]) -> str:
-    """How the run was started, for the ledger: hook, pr, branch, path or staged."""
-    if options.get("github_pr"):
+    """How the run was started, for the ledger: hook, pr, branch, path, staged (or eval)."""
+    if options.get("github_pr") or options.get("gitlab_mr"):
         return "pr"
     if options.get("hook"):
         return "hook"

@@ -27,6 +27,7 @@ from reviewer.core.errors import (
 # name -> "module:attribute" of a click command, imported only when asked for.
 SUBCOMMANDS: dict[str, str] = {
     "usage": "reviewer.cli.usage:usage",
+    "eval": "reviewer.cli.eval:eval_command",
 }
 
 

@@ -385,6 +385,50 @@ SETTING_OPTIONS = (
     "cache_url",
 )
 
+# review eval: which corpus and cases, how many at once, and comparing two runs. Its own
+# --jobs, --cache and --output: they mean something else there (cases, not chunks; off by
+# default; other formats).
+EVAL: list[click.Parameter] = [
+    click.Option(
+        ["--corpus"],
+        type=click.Path(path_type=Path, file_okay=False),
+        metavar="DIR",
+        help="A corpus of your own (see the README; default: the built-in corpus).",
+    ),
+    click.Option(
+        ["--cases"],
+        multiple=True,
+        metavar="GLOB",
+        help="Only the cases whose id matches, e.g. 'python/*' (repeatable).",
+    ),
+    click.Option(
+        ["--compare"],
+        nargs=2,
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="A.json B.json",
+        help="Print two runs' -o json reports side by side, then exit.",
+    ),
+    click.Option(
+        ["-j", "--jobs"],
+        envvar=_env("jobs"),
+        type=int,
+        help="Cases reviewed concurrently (default 4).",
+    ),
+    click.Option(
+        ["--cache/--no-cache"],
+        envvar=_env("cache"),
+        default=None,
+        help="Reuse earlier answers (default off: an eval measures the model).",
+    ),
+    click.Option(
+        ["-o", "--output", "outputs"],
+        multiple=True,
+        metavar="FORMAT[=PATH]",
+        help="terminal, json, markdown (repeatable; default terminal on stdout).",
+    ),
+]
+
+
 REVIEW_PARAMS: list[click.Parameter] = [
     *WHAT,
     *ENDPOINT,
@@ -394,4 +438,32 @@ REVIEW_PARAMS: list[click.Parameter] = [
     *CACHE,
     *OUTPUT,
     *MODES,
+]
+
+# review eval takes every review option except those choosing what to review or what happens
+# after (and its own --jobs, --cache and --output): what a review gains, an eval measures.
+NOT_FOR_EVAL = frozenset(
+    {
+        "paths",
+        "staged",
+        "base",
+        "head",
+        "include",
+        "exclude",
+        "jobs",
+        "fail_on",
+        "fail_open",
+        "cache",
+        "clear_cache",
+        "outputs",
+        "show_config",
+        "hook",
+        "github_pr",
+        "comment",
+        "full",
+    }
+)
+EVAL_PARAMS: list[click.Parameter] = [
+    *EVAL,
+    *(p for p in REVIEW_PARAMS if p.name not in NOT_FOR_EVAL),
 ]

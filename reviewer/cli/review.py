@@ -13,7 +13,9 @@ from reviewer.cli.options import REVIEW_PARAMS, SETTING_OPTIONS, env_name
 
 EPILOG = (
     "Exit codes: 0 clean; 1 findings at or above --fail-on; 2 usage or config error; "
-    "3 operational failure (git, auth, provider, a failed chunk); 130 interrupted."
+    "3 operational failure (git, auth, provider, a failed chunk); 130 interrupted.\n\n"
+    "Which model should you use? review eval measures one on a labelled corpus (precision, "
+    "recall, cost): review eval --help."
 )
 
 

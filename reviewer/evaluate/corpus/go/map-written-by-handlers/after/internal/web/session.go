@@ -1,0 +1,27 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+)
+
+type session struct {
+	userID  string
+	expires time.Time
+}
+
+var sessions = map[string]session{}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func startSession(w http.ResponseWriter, userID string) {
+	id := newID()
+	sessions[id] = session{userID: userID, expires: time.Now().Add(24 * time.Hour)}
+	http.SetCookie(w, &http.Cookie{Name: "sid", Value: id, HttpOnly: true, Secure: true})
+}

@@ -1,0 +1,15 @@
+package com.acme.social;
+
+import java.util.List;
+
+public class Friends {
+    private final FriendRepository repo;
+
+    public Friends(FriendRepository repo) {
+        this.repo = repo;
+    }
+
+    public List<Person> of(Person person) {
+        return repo.friendsOf(person.getId());
+    }
+}

@@ -1,0 +1,3 @@
+package com.acme.geo;
+
+public record Coordinates(double latitude, double longitude) {}

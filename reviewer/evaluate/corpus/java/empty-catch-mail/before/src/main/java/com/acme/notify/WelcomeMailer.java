@@ -1,0 +1,14 @@
+package com.acme.notify;
+
+import java.util.logging.Logger;
+
+public class WelcomeMailer {
+    private static final Logger LOG = Logger.getLogger(WelcomeMailer.class.getName());
+    private final MailClient client;
+    private final TemplateEngine templates;
+
+    public WelcomeMailer(MailClient client, TemplateEngine templates) {
+        this.client = client;
+        this.templates = templates;
+    }
+}

@@ -1,0 +1,41 @@
+package com.acme.billing;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+public class InvoiceDao {
+    private final DataSource dataSource;
+
+    public InvoiceDao(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public Invoice findById(long id) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT * FROM invoices WHERE id = ?")) {
+            ps.setLong(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Invoice.from(rs) : null;
+            }
+        }
+    }
+
+    public List<Invoice> findByCustomer(String customerName) throws SQLException {
+        String sql = "SELECT * FROM invoices WHERE customer_name = '" + customerName + "'";
+        List<Invoice> result = new ArrayList<>();
+        try (Connection c = dataSource.getConnection();
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                result.add(Invoice.from(rs));
+            }
+        }
+        return result;
+    }
+}

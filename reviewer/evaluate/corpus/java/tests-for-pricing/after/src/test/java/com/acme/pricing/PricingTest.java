@@ -1,0 +1,25 @@
+package com.acme.pricing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+class PricingTest {
+    private final Pricing pricing = new Pricing();
+
+    @Test
+    void singleItem() {
+        assertEquals(1000, pricing.priceCents(1000, 1, false));
+    }
+
+    @Test
+    void bulkDiscountFromTenItems() {
+        assertEquals(9000, pricing.priceCents(1000, 10, false));
+        assertEquals(9000, pricing.priceCents(1000, 9, false));
+    }
+
+    @Test
+    void memberDiscountStacksOnBulk() {
+        assertEquals(8550, pricing.priceCents(1000, 10, true));
+    }
+}

@@ -1,0 +1,14 @@
+package com.acme.integration;
+
+import java.io.InputStream;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.w3c.dom.Document;
+
+public class OrderFeed {
+    private final OrderService orders;
+
+    public OrderFeed(OrderService orders) {
+        this.orders = orders;
+    }
+}

@@ -1,0 +1,10 @@
+import { parse } from "csv-parse/sync";
+import { db } from "../db.js";
+
+export function parseRows(text) {
+  return parse(text, { columns: true, skip_empty_lines: true });
+}
+
+async function saveRow(row) {
+  await db.products.upsert({ sku: row.sku, name: row.name, price: Number(row.price) });
+}

@@ -1,0 +1,13 @@
+"""Redirect handling of the API client."""
+
+from urllib.parse import urljoin, urlsplit
+
+
+class RedirectPolicy:
+    """Follows redirects for the API client, at most ``limit`` hops."""
+
+    def __init__(self, limit: int = 10) -> None:
+        self.limit = limit
+
+    def next_url(self, current: str, location: str) -> str:
+        return urljoin(current, location)
