@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import Run, run_cli, run_subprocess
-from fake_openai import FakeOpenAI, reply_text
+from fake_openai import FakeOpenAI, candidates, reply_text
 from fake_openai import llamacpp as fake_llamacpp
 from gitrepo import commit, git, make_repo, write
 from jsonschema import Draft4Validator, Draft202012Validator
@@ -456,11 +456,23 @@ def test_llamacpp_preset_sends_the_grammar_schema_of_the_chunk(calc: Path, llm: 
         "json",
     )
     assert run.code == 0, run.err
-    (request,) = llm.requests
+    (request,) = llm.review_requests
     assert request.mode == "json_object_schema"
     schema = (request.response_format or {})["schema"]
     assert schema == grammar_json_schema(paths=["calc.py"], lines=[1, 2], max_findings=2)
     assert run.json()["stats"]["response_format"] == "json_object_schema"
+    # The verification of its findings gets a grammar of its own: the candidates' numbers,
+    # the chunk's path and lines.
+    (check,) = llm.verify_requests
+    assert check.mode == "json_object_schema"
+    checked = (check.response_format or {})["schema"]["properties"]
+    item = checked["findings"]["items"]["properties"]
+    assert next(iter(item)) == "candidate"
+    assert item["candidate"]["enum"] == list(range(1, len(candidates(check)) + 1))
+    assert (item["path"]["enum"], item["start_line"]["enum"]) == (["calc.py"], [1, 2])
+    assert (
+        checked["refuted"]["items"]["properties"]["candidate"]["enum"] == item["candidate"]["enum"]
+    )
 
 
 def test_a_discovered_dialect_is_remembered_even_when_the_model_fails(

@@ -91,6 +91,12 @@ class PullRequestRun:
             }
         )
 
+    def dismissed(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """Fingerprints the PR's team marked as false positives, and warnings."""
+        from reviewer.outputs.github.dismissed import dismissed_fingerprints
+
+        return dismissed_fingerprints(self.ctx, self.client)
+
     def publish(self, result: ReviewResult, changes: ChangeSet, out: TextIO) -> str:
         from reviewer.outputs.github.publish import publish_review
 

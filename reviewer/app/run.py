@@ -33,7 +33,7 @@ from reviewer.core.errors import (
     UsageError,
 )
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, ReviewResult
+from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
 from reviewer.findings.aggregate import blocking
 from reviewer.llm.providers import get_provider
 from reviewer.outputs import OutputSpec, get_reporter, parse_output_spec
@@ -133,11 +133,14 @@ def _review(
     key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
     dry_run = bool(options["dry_run"])
     pr: PullRequestRun | None = None
+    dismissed: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
     if options["github_pr"]:
         pr = _pull_request(endpoint, key, dry_run)
         if pr is None:
             return EXIT_OK  # a fork's PR without secrets: skipped with a notice
         changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
+        if changes.files:
+            dismissed = pr.dismissed()
     else:
         changes = collect(options, settings, cwd)
     if not changes.files and not changes.not_reviewed and not options["quiet"]:
@@ -147,8 +150,11 @@ def _review(
             f"no API key: set the environment variable {endpoint.key_env} "
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
-    result = _run_pipeline(changes, settings, endpoint, dry_run, quiet=options["quiet"])
-    write_outputs(result, specs)
+    rules = _rules(options, settings, changes, cwd, pr=pr, dismissed=dismissed)
+    result = _run_pipeline(
+        changes, settings, endpoint, dry_run, quiet=options["quiet"], rules=rules
+    )
+    write_outputs(result, specs, verbose=options["verbose"])
     if not any(s.format == "terminal" and s.path is None for s in specs):
         # The terminal report shows them; without it on stdout, a response-format fallback
         # or a cache problem must still reach the person or CI log running the review.
@@ -187,8 +193,32 @@ def _pull_request(endpoint: Endpoint, key: str | None, dry_run: bool) -> PullReq
     )
 
 
+def _rules(
+    options: Mapping[str, Any],
+    settings: Settings,
+    changes: ChangeSet,
+    cwd: Path,
+    *,
+    pr: PullRequestRun | None,
+    dismissed: tuple[frozenset[str], tuple[str, ...]],
+) -> RepoRules:
+    from reviewer.app.rules import repo_rules, rules_revision
+
+    revision, name = rules_revision(options, changes, pr.ctx.base_sha if pr else None)
+    fingerprints, warnings = dismissed
+    return repo_rules(
+        settings, changes, cwd, revision, name=name, dismissed=fingerprints, warnings=warnings
+    )
+
+
 def _run_pipeline(
-    changes: ChangeSet, settings: Settings, endpoint: Endpoint, dry_run: bool, *, quiet: bool
+    changes: ChangeSet,
+    settings: Settings,
+    endpoint: Endpoint,
+    dry_run: bool,
+    *,
+    quiet: bool,
+    rules: RepoRules,
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
@@ -206,6 +236,7 @@ def _run_pipeline(
             dry_run=dry_run,
             cache=cache,
             progress=progress,
+            rules=rules,
         )
     finally:
         backend.close()

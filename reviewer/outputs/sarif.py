@@ -327,6 +327,8 @@ def _run_properties(result: ReviewResult) -> dict[str, Any]:
         "complete": result.complete,
         "stats": result.stats.model_dump(mode="json"),
     }
+    if result.instructions:
+        props["instructions"] = [i.path for i in result.instructions if i.tokens]
     if result.base_sha:
         props["baseSha"] = result.base_sha
     if result.head_sha:
@@ -435,6 +437,8 @@ def _result(f: Finding, rule_index: dict[str, int], root: Path | None) -> dict[s
     }
     if f.category == "security":
         props["security-severity"] = SECURITY_SEVERITY_BY_SEVERITY[f.severity]
+    if f.verified is not None:
+        props["verified"] = f.verified  # the verification pass confirmed it (false: failed)
     out["properties"] = props
     return out
 

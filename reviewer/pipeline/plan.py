@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from reviewer.core.errors import ConfigError, CostLimitExceeded
 from reviewer.core.globs import glob_matches
 from reviewer.core.settings import Settings
-from reviewer.core.values import Chunk, ChunkInfo, NotReviewed
+from reviewer.core.values import (
+    Chunk,
+    ChunkInfo,
+    InstructionFile,
+    InstructionSource,
+    NotReviewed,
+)
 from reviewer.llm.answer import ModelAnswer, strict_json_schema
 from reviewer.llm.backend import ResponseMode
 from reviewer.llm.modelinfo import (
@@ -24,8 +30,11 @@ from reviewer.llm.modelinfo import (
     model_info,
 )
 from reviewer.llm.prompt import system_prompt
+from reviewer.llm.verify import verify_schema
+from reviewer.llm.verify_prompt import verify_system_prompt
 from reviewer.pipeline.ports import AnswerCache, Endpoint
 from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.instructions import applicable, budget_instructions, label
 from reviewer.prepare.render import render_chunk
 from reviewer.prepare.screen import Screened
 from reviewer.prepare.tokens import Tokenizer
@@ -34,6 +43,15 @@ from reviewer.prepare.tokens import Tokenizer
 PROMPT_VERSION = "1"
 # For the cost estimate before sending: a typical answer, capped by the reserve.
 TYPICAL_ANSWER_TOKENS = 600
+# The verification pass, estimated before anything is sent (so before anyone knows which
+# chunks will have findings): VERIFY_SHARE of the chunks are assumed to have findings; each
+# such request carries the verification prompt, VERIFY_CODE_SHARE of the chunk's code (the
+# regions around the findings) and VERIFY_CANDIDATE_TOKENS of candidates, and its answer
+# VERIFY_ANSWER_TOKENS. bench/quality.py measures how this compares with real runs.
+VERIFY_SHARE = 0.5
+VERIFY_CODE_SHARE = 0.6
+VERIFY_CANDIDATE_TOKENS = 350
+VERIFY_ANSWER_TOKENS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +77,10 @@ class ReviewPlan:
     window: int  # the model's context window
     prices: tuple[float | None, float | None]  # USD per 1M tokens in, out
     cached: dict[str, ModelAnswer]  # answers an earlier run gave, by chunk id
+    # the repository's instruction files, within their budget (reviewer.prepare.instructions)
+    instructions: tuple[InstructionFile, ...] = ()
+    verify_system_tokens: int = 0  # the verification prompt's tokens; 0: --no-verify
+    instruction_sources: tuple[InstructionSource, ...] = ()  # how each file was used
 
     @property
     def reviewed_paths(self) -> tuple[str, ...]:
@@ -82,10 +104,23 @@ class ReviewPlan:
         return tuple(p for p in self.chunks if p.chunk.id not in self.cached)
 
     def estimate(self, chunks: Sequence[PlannedChunk]) -> tuple[int, float | None]:
-        """(input tokens, USD) for sending ``chunks``, with a typical answer for each."""
-        tokens_in = sum(p.tokens for p in chunks)
-        tokens_out = len(chunks) * min(self.reserve, TYPICAL_ANSWER_TOKENS)
+        """(input tokens, USD) for sending ``chunks``, with a typical answer for each, and the
+        verification pass's expected share (see ``VERIFY_SHARE``)."""
+        verify_in, verify_out = self.verify_estimate(chunks)
+        tokens_in = sum(p.tokens for p in chunks) + verify_in
+        tokens_out = len(chunks) * min(self.reserve, TYPICAL_ANSWER_TOKENS) + verify_out
         return tokens_in, estimate_cost(tokens_in, tokens_out, *self.prices)
+
+    def verify_estimate(self, chunks: Sequence[PlannedChunk]) -> tuple[int, int]:
+        """(input, output) tokens the verification of ``chunks`` is expected to take."""
+        if not self.verify_system_tokens or not chunks:
+            return 0, 0
+        per_chunk = sum(
+            self.verify_system_tokens + VERIFY_CODE_SHARE * p.chunk.tokens + VERIFY_CANDIDATE_TOKENS
+            for p in chunks
+        )
+        answers = len(chunks) * min(self.reserve, VERIFY_ANSWER_TOKENS)
+        return round(VERIFY_SHARE * per_chunk), round(VERIFY_SHARE * answers)
 
 
 def plan_review(
@@ -93,24 +128,40 @@ def plan_review(
     settings: Settings,
     endpoint: Endpoint,
     tokenizer: Tokenizer,
+    instructions: Sequence[InstructionFile] = (),
 ) -> ReviewPlan:
     """Chunk the screened files. With nothing to send, no count is needed: a hook run with
-    nothing staged never loads the tokenizer."""
+    nothing staged never loads the tokenizer. ``instructions``: the repository's instruction
+    files, which get their budget here (``reviewer.prepare.instructions``)."""
     window = context_window(settings, endpoint.model)
     prices = model_prices(settings, endpoint.model)
     if not screened.files:
         return ReviewPlan((), (), 0, window, prices, {})
-    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
+    rules, sources = budget_instructions(instructions, tokenizer, window)
+    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer, rules)
     chunks, over_budget = make_chunks(screened.files, budget, tokenizer)
-    planned = tuple(_planned(c, settings, endpoint, tokenizer) for c in chunks)
-    return ReviewPlan(planned, over_budget, reserve, window, prices, {})
+    planned = tuple(_planned(c, settings, endpoint, tokenizer, rules) for c in chunks)
+    verify_tokens = (
+        tokenizer.count(
+            verify_system_prompt(settings.language, endpoint.response_modes[0], verify_schema())
+        )
+        if settings.verify
+        else 0
+    )
+    return ReviewPlan(
+        planned, over_budget, reserve, window, prices, {}, rules, verify_tokens, sources
+    )
 
 
 def _planned(
-    chunk: Chunk, settings: Settings, endpoint: Endpoint, tokenizer: Tokenizer
+    chunk: Chunk,
+    settings: Settings,
+    endpoint: Endpoint,
+    tokenizer: Tokenizer,
+    instructions: Sequence[InstructionFile],
 ) -> PlannedChunk:
     text = render_chunk(chunk.files)
-    system = system_for(settings, chunk.paths, endpoint.response_modes[0])
+    system = system_for(settings, chunk.paths, endpoint.response_modes[0], instructions)
     return PlannedChunk(
         chunk=chunk,
         text=text,
@@ -158,13 +209,19 @@ def _paths_instructions(settings: Settings, paths: Sequence[str]) -> tuple[tuple
     )
 
 
-def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> str:
+def system_for(
+    settings: Settings,
+    paths: Sequence[str],
+    mode: ResponseMode,
+    instructions: Sequence[InstructionFile] = (),
+) -> str:
     return system_prompt(
         settings.language,
         settings.instructions,
         _paths_instructions(settings, paths),
         mode,
         strict_json_schema(),
+        repo_instructions=tuple((label(f), f.text) for f in applicable(instructions, paths)),
     )
 
 
@@ -173,20 +230,27 @@ def context_window(settings: Settings, model: str) -> int:
     return settings.context_window or (info.context_window if info else DEFAULT_CONTEXT_WINDOW)
 
 
-def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[int, int]:
+def chunk_budget(
+    settings: Settings,
+    model: str,
+    tokenizer: Tokenizer,
+    instructions: Sequence[InstructionFile] = (),
+) -> tuple[int, int]:
     """(tokens a chunk's user message may take, tokens reserved for the answer)."""
     info = model_info(model)
     window = context_window(settings, model)
     reserve = settings.max_output_tokens or (
         info.output_reserve if info else DEFAULT_OUTPUT_RESERVE
     )
-    # The largest system prompt any chunk can get: schema in the prompt, every path instruction.
+    # The largest system prompt any chunk can get: schema in the prompt, every path instruction
+    # and every repository instruction file.
     largest = system_prompt(
         settings.language,
         settings.instructions,
         tuple((pi.glob, pi.instructions) for pi in settings.path_instructions),
         "prompt",
         strict_json_schema(),
+        repo_instructions=tuple((label(f), f.text) for f in instructions),
     )
     budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
     budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)
@@ -199,10 +263,12 @@ def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[
     return budget, reserve
 
 
-def cache_key(endpoint: Endpoint, settings: Settings, system: str, user: str) -> str:
+def cache_key(
+    endpoint: Endpoint, settings: Settings, system: str, user: str, version: str = PROMPT_VERSION
+) -> str:
     material = json.dumps(
         [
-            PROMPT_VERSION,
+            version,
             endpoint.base_url,
             endpoint.model,
             settings.temperature,

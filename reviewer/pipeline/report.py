@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from reviewer import __version__
-from reviewer.core.values import ChangeSet, ChunkFailure, ReviewResult, Stats
+from reviewer.core.values import ChangeSet, ChunkFailure, RepoRules, ReviewResult, Stats
 from reviewer.findings.aggregate import counts_by_severity
 from reviewer.findings.anchor import sanitize
 from reviewer.findings.collect import Collected
 from reviewer.findings.scoring import overall_score
 from reviewer.llm.conversation import ChunkOutcome
 from reviewer.llm.modelinfo import estimate_cost
+from reviewer.pipeline.check import Checked
 from reviewer.pipeline.execute import Executed
 from reviewer.pipeline.plan import ReviewPlan
 from reviewer.pipeline.ports import Endpoint
@@ -28,26 +29,38 @@ class Report:
     endpoint: Endpoint
     screened: Screened
     plan: ReviewPlan
+    rules: RepoRules = RepoRules()  # noqa: RUF009 - frozen, so sharing it is safe
 
     def unsent(self, dry_run: bool, duration: float) -> ReviewResult:
         """A dry run, or nothing to send."""
         summary = "Dry run: nothing was sent." if dry_run else combine_summaries([], 0, 0)
         stats = Stats(**self._base_stats(), duration_s=round(duration, 3))
-        return self._result(score=10, summary=summary, stats=stats, dry_run=dry_run)
+        return self._result(
+            score=10, summary=summary, stats=stats, dry_run=dry_run, warnings=self.rules.warnings
+        )
 
-    def reviewed(self, executed: Executed, collected: Collected, duration: float) -> ReviewResult:
+    def reviewed(
+        self,
+        executed: Executed,
+        collected: Collected,
+        duration: float,
+        checked: Checked = Checked(),  # noqa: B008 - frozen, so sharing it is safe
+    ) -> ReviewResult:
         outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
         failures = failures_of(self.plan, executed)
         findings = collected.aggregated.findings
-        usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes)
-        usage_out = sum(o.usage.completion_tokens for o, _ in outcomes)
+        usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes) + checked.usage.prompt_tokens
+        usage_out = (
+            sum(o.usage.completion_tokens for o, _ in outcomes) + checked.usage.completion_tokens
+        )
         modes = [o.mode_used for o, _ in outcomes if o.mode_used]
         stats = Stats(
             **self._base_stats(),
+            **_check_stats(checked),
             chunks_failed=len(failures),
             chunks_cached=sum(from_cache for _, from_cache in outcomes),
-            requests=sum(o.requests for o, _ in outcomes),
-            retries=sum(o.retries for o, _ in outcomes),
+            requests=sum(o.requests for o, _ in outcomes) + checked.requests,
+            retries=sum(o.retries for o, _ in outcomes) + checked.retries,
             tokens_in=usage_in,
             tokens_out=usage_out,
             cost_usd=estimate_cost(usage_in, usage_out, *self.plan.prices),
@@ -67,7 +80,10 @@ class Report:
             findings=findings,
             failures=failures,
             stats=stats,
-            warnings=executed.warnings,
+            warnings=tuple(
+                dict.fromkeys((*executed.warnings, *self.rules.warnings, *checked.warnings))
+            ),
+            dropped=checked.dropped,
         )
 
     @property
@@ -82,8 +98,10 @@ class Report:
             "files_not_reviewed": len({n.path for n in self.not_reviewed}),
             "chunks": len(self.plan.chunks),
             "estimated_tokens_in": est_in,
+            "estimated_verify_tokens_in": self.plan.verify_estimate(self.plan.chunks)[0],
             "estimated_cost_usd": est_cost,
             "redactions": self.screened.redactions,
+            "instruction_tokens": sum(s.tokens for s in self.plan.instruction_sources),
         }
 
     def _result(self, **fields: object) -> ReviewResult:
@@ -98,9 +116,26 @@ class Report:
                 "not_reviewed": self.not_reviewed,
                 "reviewed_paths": self.plan.reviewed_paths,
                 "chunks": self.plan.infos,
+                "instructions": (*self.plan.instruction_sources, *self.rules.skipped),
                 **fields,
             }
         )
+
+
+def _check_stats(checked: Checked) -> dict[str, int]:
+    return {
+        "verify_chunks": checked.chunks,
+        "verify_cached": checked.cached,
+        "verify_failed": checked.failed,
+        "verify_requests": checked.requests,
+        "verify_tokens_in": checked.usage.prompt_tokens,
+        "verify_tokens_out": checked.usage.completion_tokens,
+        "confirmed_findings": checked.confirmed,
+        "corrected_findings": checked.corrected,
+        "refuted_findings": checked.refuted,
+        "unverified_findings": checked.unverified,
+        "suppressed_findings": checked.suppressed,
+    }
 
 
 def failures_of(plan: ReviewPlan, executed: Executed) -> tuple[ChunkFailure, ...]:

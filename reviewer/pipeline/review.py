@@ -1,7 +1,8 @@
 """``run_review``: the pipeline as one plain function, its collaborators passed in.
 
-changes -> screen (filters, secret files, redaction) -> plan (chunks, prompts, cache keys,
-estimate) -> cache -> cost limit -> send (llm) -> collect findings (anchor, aggregate) -> result
+changes -> screen (filters, secret files, redaction) -> plan (chunks, prompts with the
+repository's instructions, cache keys, estimate) -> cache -> cost limit -> send (llm) ->
+anchor -> check (suppressions, verification pass) -> aggregate -> result
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import time
 from collections.abc import Callable
 
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, ReviewResult
-from reviewer.findings.collect import collect_findings
+from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
+from reviewer.findings.collect import aggregate_findings, anchor_answers
 from reviewer.llm.backend import Backend
+from reviewer.pipeline.check import Verifier, check_findings
 from reviewer.pipeline.execute import execute_plan
 from reviewer.pipeline.plan import enforce_cost_limit, plan_review, with_cached_answers
 from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
@@ -33,11 +35,12 @@ def run_review(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    rules: RepoRules = RepoRules(),  # noqa: B008 - frozen, so sharing it is safe
 ) -> ReviewResult:
     started = clock()
     screened = screen_files(changes.files, settings)
-    plan = plan_review(screened, settings, endpoint, tokenizer)
-    report = Report(changes, endpoint, screened, plan)
+    plan = plan_review(screened, settings, endpoint, tokenizer, rules.instructions)
+    report = Report(changes, endpoint, screened, plan, rules)
     if progress:
         progress.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
     if dry_run or not plan.chunks:
@@ -55,5 +58,13 @@ def run_review(
         sleep=sleep,
         deadline=started + settings.deadline,
     )
-    collected = collect_findings(executed.answers(plan), settings)
-    return report.reviewed(executed, collected, clock() - started)
+    anchored = anchor_answers(executed.answers(plan))
+    verifier = Verifier(
+        plan, settings, endpoint, backend, tokenizer, cache, clock, sleep,
+        deadline=started + settings.deadline, learned=executed.learned,
+    )  # fmt: skip
+    checked = check_findings(anchored, rules, verifier)
+    collected = aggregate_findings(
+        checked.findings, settings, discarded=anchored.discarded, clamped=anchored.clamped
+    )
+    return report.reviewed(executed, collected, clock() - started, checked)
