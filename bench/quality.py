@@ -13,7 +13,9 @@ with titles and messages of a typical length; the verification confirms the firs
 and refutes the second. Token counts are the real ones: the fake counts every request and
 answer with the o200k_base tokenizer (what gpt-4o-mini bills), plus OpenAI's per-message
 overhead. Every request waits ``--latency`` seconds, so wall time shows what the pass adds
-at a typical model speed, with ``--jobs`` requests in flight. Runs use ``--no-cache``.
+at a typical model speed, with ``--jobs`` requests in flight. Every review starts with an
+empty answer cache (nothing is reused between runs or configurations) that holds the
+tokenizer's parsed ranks from a warm-up run, as an installed reviewer has them.
 
 The corpus is the history up to ``CORPUS_HEAD`` (pinned, so figures stay comparable while the
 history grows); without that commit (a shallow clone), the last ``--commits`` commits of HEAD.
@@ -26,6 +28,8 @@ import hashlib
 import json
 import os
 import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -143,22 +147,33 @@ def replay(
     totals: dict[str, float] = {}
     walls: list[float] = []
     before = len(server.requests)
+    warm = Path(env["XDG_CACHE_HOME"]) / "reviewer" / "tokenizer"
+    ratios: list[float] = []  # per diff with a verification: its input over the first pass's
     for parent, commit in pairs:
-        args = [REVIEW, "--base", parent, "--head", commit, "-o", "json", "--no-cache", "-q"]
+        cache = Path(tempfile.mkdtemp(prefix="cache-", dir=clone.parent))
+        shutil.copytree(warm, cache / "reviewer" / "tokenizer")
+        args = [REVIEW, "--base", parent, "--head", commit, "-o", "json", "-q"]
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         proc = subprocess.run(
             [*args, "--fail-on", "never", *extra],
             cwd=clone,
-            env=env,
+            env={**env, "XDG_CACHE_HOME": str(cache)},
             capture_output=True,
             text=True,
             check=False,
             stdin=subprocess.DEVNULL,
         )
         walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+        totals["cpu_s"] = round(totals.get("cpu_s", 0) + cpu, 2)
         if proc.returncode != 0:
             raise SystemExit(f"bench: review {parent[:8]}..{commit[:8]} failed:\n{proc.stderr}")
         stats = json.loads(proc.stdout)["stats"]
+        first_in = stats["tokens_in"] - stats["verify_tokens_in"]
+        if stats["verify_tokens_in"] and first_in:
+            ratios.append(stats["verify_tokens_in"] / first_in)
         for key in (
             "chunks",
             "requests",
@@ -178,6 +193,13 @@ def replay(
     totals["requests_seen_by_the_model"] = len(sent)
     totals["wall_s"] = round(sum(walls), 2)
     totals["wall_median_per_diff_s"] = round(statistics.median(walls), 3)
+    if ratios:
+        totals["verify_share_per_diff"] = {
+            "diffs": len(ratios),
+            "min": round(min(ratios), 4),
+            "median": round(statistics.median(ratios), 4),
+            "max": round(max(ratios), 4),
+        }
     return totals
 
 
@@ -207,6 +229,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with FakeOpenAI(default=model.review, verifier=model.verify, latency=args.latency) as server:
         env["REVIEWER_BASE_URL"] = server.base_url
+        # Warm-up: the tokenizer's ranks file, parsed once into the cache directory.
+        parent, commit = pairs[-1]
+        warm = [REVIEW, "--base", parent, "--head", commit, "--dry-run", "-q"]
+        subprocess.run(warm, cwd=clone, env=env, capture_output=True, check=True)
         for mode in modes:
             context = ["--context", mode] if mode else []
             for verify in ("--no-verify", "--verify"):
@@ -220,8 +246,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def markdown(results: dict[str, Any]) -> str:
     rows = [
         "| run | requests | of them verification | tokens in | of them verification "
-        "| verification / first pass (in) | tokens out | findings shown | refuted | wall |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| verification / first pass (in) | tokens out | findings shown | refuted | wall | CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in results["runs"].items():
         first_in = r["tokens_in"] - r["verify_tokens_in"]
@@ -232,7 +258,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| `{name}` | {int(r['requests'])} | {int(r['verify_requests'])} "
             f"| {int(r['tokens_in']):,} | {int(r['verify_tokens_in']):,} | {share} "
             f"| {int(r['tokens_out']):,} | {int(r['findings_total'])} "
-            f"| {int(r['refuted_findings'])} | {r['wall_s']:.1f} s |"
+            f"| {int(r['refuted_findings'])} | {r['wall_s']:.1f} s | {r['cpu_s']:.1f} s |"
         )
     verified = [r for n, r in results["runs"].items() if n.endswith("--verify")]
     if verified:
@@ -242,6 +268,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"Estimated verification input before sending: {int(r['estimated_verify_tokens_in']):,}"
             f" tokens; measured: {int(r['verify_tokens_in']):,}."
         )
+        per = r.get("verify_share_per_diff")
+        if per:
+            rows.append(
+                f"Per diff with a verification ({per['diffs']}): its input over the first pass's"
+                f" is {per['min']:.1%} to {per['max']:.1%}, median {per['median']:.1%}."
+            )
     return "\n".join(rows)
 
 

@@ -381,3 +381,25 @@ def test_regions_keep_the_lines_around_each_range_and_their_removed_lines() -> N
     # Windows that touch are one region.
     (merged,) = code_regions([part], {"a.py": [(40, 40), (51, 51)]}, radius=5)[0].hunks
     assert [ln.new_no for ln in merged.lines] == list(range(35, 57))
+
+
+def test_a_check_too_large_for_the_window_is_split_by_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm: FakeOpenAI
+) -> None:
+    write(tmp_path, "x.py", lines(10))
+    monkeypatch.chdir(tmp_path)
+    long = "This is a long explanation of the problem. " * 90  # ~1,000 tokens
+    llm.default = lambda _req: answer(
+        *(finding("x.py", n, message=long, title=f"Problem {n}") for n in range(1, 9))
+    )
+
+    result = run_json(llm, "x.py", "--context-window", "8192", "--max-output-tokens", "2048")
+
+    shown = [sorted(c["title"] for c in candidates(r).values()) for r in llm.verify_requests]
+    assert len(shown) >= 2 and all(len(batch) < 8 for batch in shown)
+    assert sorted(t for batch in shown for t in batch) == sorted(
+        f"Problem {n}" for n in range(1, 9)
+    )
+    assert len(result["findings"]) == 8 and all(f["verified"] for f in result["findings"])
+    assert result["stats"]["verify_chunks"] == 1
+    assert result["stats"]["verify_requests"] == len(shown)

@@ -42,7 +42,8 @@ def rules_revision(
         return (changes.base_sha, "push base") if changes.base_sha else ("HEAD", "HEAD")
     if options["paths"] and not options["staged"] and not options["hook"]:
         return WORK_TREE, "work tree"
-    return "HEAD", "HEAD"
+    # Staged: the HEAD the diff was taken against (none yet: the work tree).
+    return changes.head_sha or WORK_TREE, "HEAD" if changes.head_sha else "work tree"
 
 
 def repo_rules(

@@ -202,6 +202,8 @@ def _rules(
     pr: PullRequestRun | None,
     dismissed: tuple[frozenset[str], tuple[str, ...]],
 ) -> RepoRules:
+    if not changes.files:
+        return RepoRules()  # nothing to review: no git, no files read
     from reviewer.app.rules import repo_rules, rules_revision
 
     revision, name = rules_revision(options, changes, pr.ctx.base_sha if pr else None)

@@ -77,6 +77,7 @@ class _Job:
     chunk: Chunk
     request: VerifyRequest
     key: str
+    cached: VerifyAnswer | None  # an earlier run's answer to the same request
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +121,14 @@ def _verify(
     warnings: list[str],
 ) -> Checked:
     jobs = [job for chunk, found in to_check for job in _jobs(chunk, found, verifier)]
-    answers: dict[str, VerifyAnswer] = {}
-    if verifier.cache is not None:
-        for job in jobs:
-            hit = verifier.cache.get_verification(job.key)
-            if hit is not None:
-                answers[job.key] = hit
-    to_send = [job for job in jobs if job.key not in answers]
+    to_send = [job for job in jobs if job.cached is None]
     outcomes, mode_warnings = _send_all(to_send, verifier)
     suppressed = len(dropped)
     counts = dict.fromkeys(("confirmed", "corrected", "refuted", "unverified", "failed"), 0)
     findings: list[Finding] = []
     for job in jobs:
-        answer = answers.get(job.key)
         outcome = outcomes.get(job.key)
-        if answer is None and outcome is not None:
-            answer = outcome.answer
+        answer = job.cached or (outcome.answer if outcome is not None else None)
         if answer is None:
             verdict = unverified(job.request.candidates)
             counts["failed"] += 1
@@ -198,17 +191,19 @@ def _jobs(chunk: Chunk, candidates: tuple[Finding, ...], verifier: Verifier) -> 
         request.text,
         VERIFY_PROMPT_VERSION,
     )
-    if len(candidates) == 1 or (verifier.cache and verifier.cache.get_verification(key)):
-        return [_Job(chunk, request, key)]
-    plan = verifier.plan
-    room = plan.window - plan.reserve - SAFETY_MARGIN
-    tokens = verifier.tokenizer.count(request.system("prompt")) + verifier.tokenizer.count(
-        request.text
-    )
-    if tokens <= room:
-        return [_Job(chunk, request, key)]
+    hit = verifier.cache.get_verification(key) if verifier.cache is not None else None
+    if hit is not None or len(candidates) == 1 or _fits(request, verifier):
+        return [_Job(chunk, request, key, hit)]
     middle = len(candidates) // 2
     return _jobs(chunk, candidates[:middle], verifier) + _jobs(chunk, candidates[middle:], verifier)
+
+
+def _fits(request: VerifyRequest, verifier: Verifier) -> bool:
+    """Whether the request, with the schema in its prompt (the largest variant) and the
+    answer's reserve, fits the model's window."""
+    plan, count = verifier.plan, verifier.tokenizer.count
+    tokens = count(request.system("prompt")) + count(request.text)
+    return tokens <= plan.window - plan.reserve - SAFETY_MARGIN
 
 
 def _send_all(

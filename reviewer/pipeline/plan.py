@@ -30,8 +30,6 @@ from reviewer.llm.modelinfo import (
     model_info,
 )
 from reviewer.llm.prompt import system_prompt
-from reviewer.llm.verify import verify_schema
-from reviewer.llm.verify_prompt import verify_system_prompt
 from reviewer.pipeline.ports import AnswerCache, Endpoint
 from reviewer.prepare.chunker import make_chunks
 from reviewer.prepare.instructions import applicable, budget_instructions, label
@@ -45,11 +43,12 @@ PROMPT_VERSION = "1"
 TYPICAL_ANSWER_TOKENS = 600
 # The verification pass, estimated before anything is sent (so before anyone knows which
 # chunks will have findings): VERIFY_SHARE of the chunks are assumed to have findings; each
-# such request carries the verification prompt, VERIFY_CODE_SHARE of the chunk's code (the
-# regions around the findings) and VERIFY_CANDIDATE_TOKENS of candidates, and its answer
-# VERIFY_ANSWER_TOKENS. bench/quality.py measures how this compares with real runs.
+# such request carries the verification prompt, the code around a few findings (at most
+# VERIFY_CODE_TOKENS, never more than the chunk) and VERIFY_CANDIDATE_TOKENS of candidates, and
+# its answer VERIFY_ANSWER_TOKENS. Meant as a ceiling for --max-cost: bench/quality.py measures
+# how it compares with real runs (BENCHMARKS.md).
 VERIFY_SHARE = 0.5
-VERIFY_CODE_SHARE = 0.6
+VERIFY_CODE_TOKENS = 600  # three findings' regions of 21 numbered lines
 VERIFY_CANDIDATE_TOKENS = 350
 VERIFY_ANSWER_TOKENS = 300
 
@@ -116,7 +115,9 @@ class ReviewPlan:
         if not self.verify_system_tokens or not chunks:
             return 0, 0
         per_chunk = sum(
-            self.verify_system_tokens + VERIFY_CODE_SHARE * p.chunk.tokens + VERIFY_CANDIDATE_TOKENS
+            self.verify_system_tokens
+            + min(p.chunk.tokens, VERIFY_CODE_TOKENS)
+            + VERIFY_CANDIDATE_TOKENS
             for p in chunks
         )
         answers = len(chunks) * min(self.reserve, VERIFY_ANSWER_TOKENS)
@@ -141,16 +142,19 @@ def plan_review(
     budget, reserve = chunk_budget(settings, endpoint.model, tokenizer, rules)
     chunks, over_budget = make_chunks(screened.files, budget, tokenizer)
     planned = tuple(_planned(c, settings, endpoint, tokenizer, rules) for c in chunks)
-    verify_tokens = (
-        tokenizer.count(
-            verify_system_prompt(settings.language, endpoint.response_modes[0], verify_schema())
-        )
-        if settings.verify
-        else 0
-    )
+    verify_tokens = _verify_prompt_tokens(settings, endpoint, tokenizer) if settings.verify else 0
     return ReviewPlan(
         planned, over_budget, reserve, window, prices, {}, rules, verify_tokens, sources
     )
+
+
+def _verify_prompt_tokens(settings: Settings, endpoint: Endpoint, tokenizer: Tokenizer) -> int:
+    # Imported here: the verification pass's models cost a hook with nothing to review.
+    from reviewer.llm.verify import verify_schema
+    from reviewer.llm.verify_prompt import verify_system_prompt
+
+    mode = endpoint.response_modes[0]
+    return tokenizer.count(verify_system_prompt(settings.language, mode, verify_schema()))
 
 
 def _planned(

@@ -3,11 +3,13 @@ tests pass fakes of the seams behind them)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reviewer.llm.answer import ModelAnswer
 from reviewer.llm.backend import ResponseMode
-from reviewer.llm.verify import VerifyAnswer
+
+if TYPE_CHECKING:
+    from reviewer.llm.verify import VerifyAnswer
 
 
 class Endpoint(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer import __version__
 from reviewer.core.values import ChangeSet, ChunkFailure, RepoRules, ReviewResult, Stats
@@ -14,11 +14,13 @@ from reviewer.findings.collect import Collected
 from reviewer.findings.scoring import overall_score
 from reviewer.llm.conversation import ChunkOutcome
 from reviewer.llm.modelinfo import estimate_cost
-from reviewer.pipeline.check import Checked
 from reviewer.pipeline.execute import Executed
 from reviewer.pipeline.plan import ReviewPlan
 from reviewer.pipeline.ports import Endpoint
 from reviewer.prepare.screen import Screened
+
+if TYPE_CHECKING:
+    from reviewer.pipeline.check import Checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +46,12 @@ class Report:
         executed: Executed,
         collected: Collected,
         duration: float,
-        checked: Checked = Checked(),  # noqa: B008 - frozen, so sharing it is safe
+        checked: Checked | None = None,
     ) -> ReviewResult:
+        if checked is None:
+            from reviewer.pipeline.check import Checked
+
+            checked = Checked()
         outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
         failures = failures_of(self.plan, executed)
         findings = collected.aggregated.findings

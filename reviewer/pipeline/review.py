@@ -14,7 +14,6 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
 from reviewer.findings.collect import aggregate_findings, anchor_answers
 from reviewer.llm.backend import Backend
-from reviewer.pipeline.check import Verifier, check_findings
 from reviewer.pipeline.execute import execute_plan
 from reviewer.pipeline.plan import enforce_cost_limit, plan_review, with_cached_answers
 from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
@@ -58,6 +57,9 @@ def run_review(
         sleep=sleep,
         deadline=started + settings.deadline,
     )
+    # Loaded only once something was sent or cached: a hook with nothing staged stays lean.
+    from reviewer.pipeline.check import Verifier, check_findings
+
     anchored = anchor_answers(executed.answers(plan))
     verifier = Verifier(
         plan, settings, endpoint, backend, tokenizer, cache, clock, sleep,

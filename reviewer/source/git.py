@@ -224,7 +224,8 @@ class GitRepo:
         """The files of commit ``rev`` (for the repository's instruction files), labelled
         ``name`` (default ``rev``) and the short sha; None when ``rev`` names no commit here
         (a repository without commits)."""
-        sha = self.resolve(rev)
+        full_sha = len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
+        sha = rev if full_sha else self.resolve(rev)  # a known commit saves a git call
         if sha is None:
             return None
         label = name or rev
