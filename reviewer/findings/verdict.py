@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reviewer.core.values import Chunk, DroppedFinding, Finding
-from reviewer.findings.anchor import anchor_findings, sanitize
+from reviewer.findings.anchor import anchor_each, sanitize
 from reviewer.findings.scoring import finding_score
 from reviewer.llm.answer import ModelFinding
 from reviewer.llm.verify import VerifyAnswer
@@ -46,14 +46,15 @@ def unverified(candidates: Sequence[Finding]) -> Verdict:
 
 def apply_verdict(chunk: Chunk, candidates: Sequence[Finding], answer: VerifyAnswer) -> Verdict:
     """``candidates`` numbered from 1, as the verification request showed them."""
-    confirmed: dict[int, Finding] = {}
+    entries: dict[int, ModelFinding] = {}
     ignored = 0
     for entry in answer.findings:
         index = entry.candidate - 1
-        if not 0 <= index < len(candidates) or index in confirmed:
+        if not 0 <= index < len(candidates) or index in entries:
             ignored += 1
             continue
-        confirmed[index] = _corrected(candidates[index], entry, chunk)
+        entries[index] = entry
+    confirmed = _corrected(chunk, candidates, entries)
     reasons: dict[int, str] = {}
     for refutation in answer.refuted:
         index = refutation.candidate - 1
@@ -78,33 +79,42 @@ def apply_verdict(chunk: Chunk, candidates: Sequence[Finding], answer: VerifyAns
     )
 
 
-def _corrected(candidate: Finding, entry: ModelFinding, chunk: Chunk) -> Finding:
-    confidence = entry.confidence if math.isfinite(entry.confidence) else candidate.confidence
-    confidence = min(1.0, max(0.0, confidence))
-    checked = ModelFinding(
-        path=candidate.path,
-        start_line=entry.start_line,
-        end_line=entry.end_line,
-        severity=entry.severity,
-        category=candidate.category,
-        confidence=confidence,
-        title=candidate.title,
-        message=candidate.message,
-        suggestion=entry.suggestion,
-    )
-    anchored = anchor_findings([checked], chunk).findings
-    if anchored:
-        finding = anchored[0]
-    else:
-        # The correction points off the changed lines: the candidate's own range stands.
-        finding = candidate.model_copy(
-            update={
-                "severity": entry.severity,
-                "confidence": confidence,
-                "score": finding_score(entry.severity, confidence),
-            }
+def _corrected(
+    chunk: Chunk, candidates: Sequence[Finding], entries: dict[int, ModelFinding]
+) -> dict[int, Finding]:
+    """The confirmed candidates with the checked severity, confidence, range and suggestion."""
+    checked: dict[int, ModelFinding] = {}
+    for index, entry in entries.items():
+        candidate = candidates[index]
+        confidence = entry.confidence if math.isfinite(entry.confidence) else candidate.confidence
+        checked[index] = ModelFinding(
+            path=candidate.path,
+            start_line=entry.start_line,
+            end_line=entry.end_line,
+            severity=entry.severity,
+            category=candidate.category,
+            confidence=min(1.0, max(0.0, confidence)),
+            title=candidate.title,
+            message=candidate.message,
+            suggestion=entry.suggestion,
         )
-    return finding.model_copy(update={"chunk_id": candidate.chunk_id, "verified": True})
+    anchored = anchor_each(list(checked.values()), chunk)
+    result: dict[int, Finding] = {}
+    for (index, model), placed in zip(checked.items(), anchored, strict=True):
+        finding = placed
+        if finding is None:
+            # The correction points off the changed lines: the candidate's own range stands.
+            finding = candidates[index].model_copy(
+                update={
+                    "severity": model.severity,
+                    "confidence": model.confidence,
+                    "score": finding_score(model.severity, model.confidence),
+                }
+            )
+        result[index] = finding.model_copy(
+            update={"chunk_id": candidates[index].chunk_id, "verified": True}
+        )
+    return result
 
 
 def _changed(before: Finding, after: Finding) -> bool:
