@@ -62,9 +62,17 @@ def run_review(
 
     anchored = anchor_answers(executed.answers(plan))
     verifier = Verifier(
-        plan, settings, endpoint, backend, tokenizer, cache, clock, sleep,
-        deadline=started + settings.deadline, learned=executed.learned,
-    )  # fmt: skip
+        plan=plan,
+        settings=settings,
+        endpoint=endpoint,
+        backend=backend,
+        tokenizer=tokenizer,
+        cache=cache,
+        clock=clock,
+        sleep=sleep,
+        deadline=started + settings.deadline,
+        learned=executed.learned,
+    )
     checked = check_findings(anchored, rules, verifier)
     collected = aggregate_findings(
         checked.findings, settings, discarded=anchored.discarded, clamped=anchored.clamped
