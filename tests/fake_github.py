@@ -15,6 +15,12 @@ enforcing GitHub's rules rather than accepting anything:
 * Lists are paginated like GitHub: ``per_page`` (default 30, max 100), ``page``, and a ``Link``
   header with ``next``/``last``/``prev``/``first``.
 * ``fail_next(...)`` queues canned answers (secondary rate limit, 5xx...) for matching requests.
+* Reactions on review comments as GitHub serves them: a ``reactions`` rollup in every comment
+  (``+1``, ``-1``, ..., ``total_count``), ``POST``/``GET .../pulls/comments/{id}/reactions``;
+  ``react(...)`` seeds one.
+* Review threads through GraphQL (``POST /graphql``): the ``reviewThreads`` connection of the
+  pull request, each thread a root comment with its replies, ``isResolved`` as set by
+  ``resolve_thread(...)`` (or the ``resolveReviewThread`` mutation), paginated by cursor.
 * Every request is recorded in ``requests`` (method, path, query, headers, JSON body).
 """
 
@@ -41,6 +47,7 @@ from reviewer.core.values import (
 )
 
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+_REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 HUMAN = {"login": "octocat", "id": 583231, "type": "User"}
 DOCS = "https://docs.github.com/rest"
 
@@ -80,6 +87,8 @@ class FakeGitHub:
         self.reviews: list[dict[str, Any]] = []
         self.review_comments: list[dict[str, Any]] = []
         self.issue_comments: list[dict[str, Any]] = []
+        self.reactions: dict[int, list[dict[str, Any]]] = {}  # comment id -> reactions
+        self.resolved: set[int] = set()  # root comment ids of resolved threads
         self._canned: list[Canned] = []
         self._ids = iter(range(1000, 10**9))
         self._lock = threading.Lock()
@@ -131,6 +140,17 @@ class FakeGitHub:
                 in_reply_to_id=in_reply_to_id,
             )
 
+    def react(
+        self, comment_id: int, content: str = "-1", *, user: Mapping[str, Any] = HUMAN
+    ) -> dict[str, Any]:
+        with self._lock:
+            return self._add_reaction(comment_id, content, dict(user))
+
+    def resolve_thread(self, comment_id: int, resolved: bool = True) -> None:
+        """Resolve (or unresolve) the thread whose root comment is ``comment_id``."""
+        with self._lock:
+            (self.resolved.add if resolved else self.resolved.discard)(comment_id)
+
     def add_issue_comment(self, body: str, *, user: Mapping[str, Any] = HUMAN) -> dict[str, Any]:
         with self._lock:
             return self._new_issue_comment(body, dict(user))
@@ -181,7 +201,10 @@ class FakeGitHub:
             token = _token(headers.get("authorization", ""))
             if token != self.token and token not in self.read_only_tokens:
                 return 401, {"message": "Bad credentials", "documentation_url": DOCS}, {}
-            if method != "GET" and token in self.read_only_tokens:
+            reading = method == "GET" or (
+                path == "/graphql" and "mutation" not in str((body or {}).get("query", ""))
+            )
+            if not reading and token in self.read_only_tokens:
                 return (
                     403,
                     {
@@ -197,6 +220,20 @@ class FakeGitHub:
         self, method: str, path: str, query: dict[str, str], body: Any
     ) -> tuple[int, Any, dict[str, str]]:
         repo = f"/repos/{self.repo}"
+        if method == "POST" and path == "/graphql":
+            return self._graphql(body)
+        match = re.fullmatch(rf"{re.escape(repo)}/pulls/comments/(\d+)/reactions", path)
+        if match:
+            comment_id = int(match.group(1))
+            if _by_id(self.review_comments, comment_id) is None:
+                return 404, {"message": "Not Found"}, {}
+            if method == "GET":
+                return self._page(path, query, self.reactions.get(comment_id, []))
+            if method == "POST":
+                content = body.get("content") if isinstance(body, dict) else None
+                if content not in _REACTIONS:
+                    return _unprocessable(f"content {content!r} is not a valid reaction")
+                return 201, self._add_reaction(comment_id, content, dict(BOT)), {}
         if method == "GET" and path == f"{self.pr_path}/comments":
             return self._page(path, query, self.review_comments)
         if method == "GET" and path == f"{self.issue_path}/comments":
@@ -338,9 +375,76 @@ class FakeGitHub:
             "user": user,
             "in_reply_to_id": in_reply_to_id,
             "html_url": f"{self.server_host}/{self.repo}/pull/{self.number}#discussion_r{comment_id}",
+            "reactions": {
+                "url": f"{self.server_host}/repos/{self.repo}/pulls/comments/{comment_id}/reactions",
+                "total_count": 0,
+                **dict.fromkeys(_REACTIONS, 0),
+            },
         }
         self.review_comments.append(stored)
         return stored
+
+    def _add_reaction(self, comment_id: int, content: str, user: dict[str, Any]) -> dict[str, Any]:
+        comment = _by_id(self.review_comments, comment_id)
+        assert comment is not None, f"no review comment {comment_id}"
+        reaction = {"id": self.next_id(), "user": user, "content": content}
+        self.reactions.setdefault(comment_id, []).append(reaction)
+        rollup = comment["reactions"]
+        rollup[content] += 1
+        rollup["total_count"] += 1
+        return reaction
+
+    def _graphql(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """The slice of GitHub's GraphQL API reviewer uses: a pull request's review threads,
+        and the mutation that resolves one."""
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return 400, {"message": "Problems parsing JSON"}, {}
+        query, variables = body["query"], body.get("variables") or {}
+        if "resolveReviewThread" in query:
+            thread_id = str(variables.get("threadId", ""))
+            root = int(thread_id.removeprefix("PRRT_")) if thread_id.startswith("PRRT_") else 0
+            self.resolved.add(root)
+            thread = {"id": thread_id, "isResolved": True}
+            return 200, {"data": {"resolveReviewThread": {"thread": thread}}}, {}
+        if "reviewThreads" not in query:
+            return 200, {"errors": [{"message": "this query is not served by the fake"}]}, {}
+        if (
+            f"{variables.get('owner')}/{variables.get('name')}" != self.repo
+            or variables.get("number") != self.number
+        ):
+            error = {"type": "NOT_FOUND", "message": "Could not resolve to a PullRequest."}
+            return 200, {"data": {"repository": None}, "errors": [error]}, {}
+        first = re.search(r"reviewThreads\(first:\s*(\d+)", query)
+        size = min(int(first.group(1)) if first else 100, 100)
+        after = variables.get("after")
+        start = int(str(after).removeprefix("cursor:")) if after else 0
+        threads = self._threads()
+        page = threads[start : start + size]
+        end = start + len(page)
+        connection = {
+            "pageInfo": {"hasNextPage": end < len(threads), "endCursor": f"cursor:{end}"},
+            "nodes": page,
+        }
+        pull = {"reviewThreads": connection}
+        return 200, {"data": {"repository": {"pullRequest": pull}}}, {}
+
+    def _threads(self) -> list[dict[str, Any]]:
+        threads = []
+        for root in self.review_comments:
+            if root["in_reply_to_id"] is not None:
+                continue
+            replies = [c for c in self.review_comments if c["in_reply_to_id"] == root["id"]]
+            threads.append(
+                {
+                    "id": f"PRRT_{root['id']}",
+                    "isResolved": root["id"] in self.resolved,
+                    "comments": {
+                        "totalCount": 1 + len(replies),
+                        "nodes": [{"databaseId": root["id"], "body": root["body"]}],
+                    },
+                }
+            )
+        return threads
 
     def _new_issue_comment(self, body: str, user: dict[str, Any]) -> dict[str, Any]:
         comment_id = self.next_id()

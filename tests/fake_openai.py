@@ -7,7 +7,11 @@
         assert srv.requests[0].body["model"] == "gpt-4o-mini"
 
 Replies come from the queue first, then from ``default`` (a function of the request).
-``dialects`` emulate providers before the queue is consulted: ``rejects_json_schema``
+Verification requests (``reviewer.llm.verify``, recognised by their system prompt) have
+their own queue (``enqueue_verification``) and default (``verifier``, by default
+``confirm_all``: every candidate confirmed as it is), so scripted review replies are never
+consumed by them; ``review_requests``/``verify_requests`` split the history.
+``dialects`` emulate providers before either queue is consulted: ``rejects_json_schema``
 (DeepSeek-like 400), ``blank_json_object`` (empty content in JSON mode), ``llamacpp`` (500 on
 json_schema, {"type": "json_object", "schema": ...} accepted), ``rejects_json_object``
 (LM Studio-like). ``latency`` delays every reply (benchmarks).
@@ -96,11 +100,24 @@ class Received:
     def system(self) -> str:
         return next((m["content"] for m in self.messages if m.get("role") == "system"), "")
 
+    @property
+    def user(self) -> str:
+        """The first user message (the code, or the verification's candidates and code)."""
+        return next((m["content"] for m in self.messages if m.get("role") == "user"), "")
+
+    @property
+    def is_verification(self) -> bool:
+        return VERIFY_MARK in self.system
+
 
 Dialect = Callable[[Received], "Reply | None"]
 DefaultReply = Callable[[Received], Reply]
 
 _ids = itertools.count(1)
+
+# The first words of the verification pass's system prompt (reviewer/llm/verify_prompt.py).
+VERIFY_MARK = "You check candidate findings of an automated code review"
+_CANDIDATE = re.compile(r"^### Candidate (\d+)\n(\{.*\})$", re.MULTILINE)
 
 EMPTY_ANSWER: dict[str, Any] = {"summary": "No problems found.", "findings": []}
 
@@ -315,6 +332,46 @@ def default_answer(_req: Received) -> Reply:
     return reply_json(EMPTY_ANSWER)
 
 
+# --------------------------------------------------------------------------- verification
+
+
+def candidates(req: Received) -> dict[int, dict[str, Any]]:
+    """The candidate findings a verification request shows, by number."""
+    return {int(n): json.loads(body) for n, body in _CANDIDATE.findall(req.user)}
+
+
+def verdict(
+    confirmed: Mapping[int, Mapping[str, Any]] | Iterable[int] = (),
+    refuted: Mapping[int, str] | Iterable[int] = (),
+    *,
+    req: Received | None = None,
+) -> Reply:
+    """A verification answer. ``confirmed``: candidate numbers (copied from ``req``), or
+    number -> the fields to change; ``refuted``: numbers, or number -> reason."""
+    shown = candidates(req) if req is not None else {}
+    changes = confirmed if isinstance(confirmed, Mapping) else {n: {} for n in confirmed}
+    reasons = refuted if isinstance(refuted, Mapping) else dict.fromkeys(refuted, "Not real.")
+    findings = [
+        {"candidate": n, **shown.get(n, {}), "message": "It is real.", **dict(fields)}
+        for n, fields in changes.items()
+    ]
+    return reply_json(
+        {
+            "findings": findings,
+            "refuted": [{"candidate": n, "reason": r} for n, r in reasons.items()],
+        }
+    )
+
+
+def confirm_all(req: Received) -> Reply:
+    """Every candidate confirmed unchanged (the fake's default verifier)."""
+    return verdict(confirmed=list(candidates(req)), req=req)
+
+
+def refute_all(req: Received) -> Reply:
+    return verdict(refuted={n: f"Candidate {n} is not a problem." for n in candidates(req)})
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -323,13 +380,16 @@ class FakeOpenAI:
         self,
         *,
         default: DefaultReply = default_answer,
+        verifier: DefaultReply = confirm_all,
         dialects: Iterable[Dialect] = (),
         latency: float = 0.0,
     ) -> None:
         self.default = default
+        self.verifier = verifier
         self.dialects = tuple(dialects)
         self.latency = latency
         self._queue: deque[Reply] = deque()
+        self._verify_queue: deque[Reply] = deque()
         self._history: list[Received] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -343,12 +403,20 @@ class FakeOpenAI:
             self._queue.extend(replies)
         return self
 
+    def enqueue_verification(self, *replies: Reply) -> FakeOpenAI:
+        """Replies for the next verification requests (the review's queue is separate)."""
+        with self._lock:
+            self._verify_queue.extend(replies)
+        return self
+
     def reset(self) -> FakeOpenAI:
         """Forget scripted replies and history (to reuse one server across tests)."""
         with self._lock:
             self._queue.clear()
+            self._verify_queue.clear()
             self._history.clear()
         self.default = default_answer
+        self.verifier = confirm_all
         self.dialects = ()
         self.latency = 0.0
         return self
@@ -364,11 +432,24 @@ class FakeOpenAI:
         with self._lock:
             return list(self._history)
 
+    @property
+    def review_requests(self) -> list[Received]:
+        return [r for r in self.requests if not r.is_verification]
+
+    @property
+    def verify_requests(self) -> list[Received]:
+        return [r for r in self.requests if r.is_verification]
+
     def _next_reply(self, req: Received) -> Reply:
         for dialect in self.dialects:
             reply = dialect(req)
             if reply is not None:
                 return reply
+        if req.is_verification:
+            with self._lock:
+                if self._verify_queue:
+                    return self._verify_queue.popleft()
+            return self.verifier(req)
         with self._lock:
             if self._queue:
                 return self._queue.popleft()

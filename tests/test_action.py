@@ -542,9 +542,11 @@ def test_the_action_reviews_publishes_and_sets_its_outputs(
     assert run.code == 0, review.err
     assert f"::add-mask::{TEST_KEY}" in review.out  # the runner masks it in every log
     assert TEST_KEY not in review.err
-    (request,) = llm.requests
-    assert request.headers["authorization"] == f"Bearer {TEST_KEY}"  # via REVIEWER_API_KEY
-    assert request.body["model"] == "my-model"
+    assert len(llm.review_requests) == 1
+    assert len(llm.verify_requests) == 1  # the finding, checked
+    for sent in llm.requests:
+        assert sent.headers["authorization"] == f"Bearer {TEST_KEY}"  # via REVIEWER_API_KEY
+        assert sent.body["model"] == "my-model"
     assert len(gh.reviews) == 1 and len(gh.issue_comments) == 1
     sarif = Path(run.outputs["sarif-path"])
     assert sarif.is_absolute() and sarif.name == "reviewer.sarif"

@@ -73,14 +73,19 @@ def test_rerunning_the_same_change_sends_nothing(
     cache_dir = tmp_path / "cache"
     first = review(llm, cache_dir=cache_dir)
     sent = len(llm.requests)
-    assert sent == first.json()["stats"]["chunks"] >= 1
+    assert len(llm.review_requests) == first.json()["stats"]["chunks"] >= 1
+    # The findings' verification is cached too.
+    assert len(llm.verify_requests) == first.json()["stats"]["verify_chunks"] >= 1
 
     second = review(llm, cache_dir=cache_dir)
 
-    assert len(llm.requests) == sent  # zero new requests
+    assert len(llm.requests) == sent  # zero new requests, reviews and verifications
     stats = second.json()["stats"]
     assert stats["chunks_cached"] == stats["chunks"] == first.json()["stats"]["chunks"]
     assert stats["requests"] == 0 and stats["tokens_in"] == 0
+    assert (
+        stats["verify_cached"] == stats["verify_chunks"] == first.json()["stats"]["verify_chunks"]
+    )
     # Cached answers give the same review.
     assert second.json()["findings"] == first.json()["findings"]
 
@@ -92,14 +97,19 @@ def test_editing_one_file_of_twenty_resends_only_its_chunk(
     small = ("--max-chunk-tokens", "1000")  # several files per chunk, several chunks
     first = review(llm, *small, cache_dir=cache_dir).json()
     assert len(first["chunks"]) >= 4
-    before = len(llm.requests)
+    before = len(llm.review_requests)
+    checks_before = len(llm.verify_requests)
 
     edited = "pkg/mod_07.py"
     write(twenty, edited, module(7, salt="  # edited"))
     git(twenty, "add", edited)
     second = review(llm, *small, cache_dir=cache_dir).json()
 
-    resent = llm.requests[before:]
+    resent = llm.review_requests[before:]
+    # Only the edited chunk's findings are checked again.
+    assert [chunk_files(r).keys() for r in llm.verify_requests[checks_before:]] == [
+        chunk_files(resent[0]).keys()
+    ]
     assert resent, "the edited file's chunk must be reviewed again"
     for req in resent:
         assert edited in chunk_files(req)
@@ -190,7 +200,7 @@ def test_a_corrupt_cache_file_is_a_warning_and_the_review_goes_on(
     assert "review: warning: review cache unusable" in run.err
     assert "--clear-cache" in run.err
     assert run.err.count("review cache") == 1  # once, not per chunk
-    assert len(llm.requests) == run.json()["stats"]["chunks"] >= 1
+    assert len(llm.review_requests) == run.json()["stats"]["chunks"] >= 1
     assert run.json()["findings"]
 
 
@@ -206,7 +216,7 @@ def test_an_unusable_cache_dir_is_a_warning_and_the_review_goes_on(
     assert run.code == 0
     assert "review: warning: review cache unusable" in run.err
     assert run.json()["stats"]["chunks"] >= 1
-    assert len(llm.requests) == run.json()["stats"]["chunks"]
+    assert len(llm.review_requests) == run.json()["stats"]["chunks"]
 
 
 def test_a_truncated_cache_file_is_a_warning_and_the_review_goes_on(

@@ -151,7 +151,7 @@ def test_the_first_commit_is_reviewed_against_the_empty_tree(repo: Path, llm: Fa
     run = review("-o", "json", server=llm)
     assert run.code == 0, run.err
     assert json_of(run)["head_sha"] is None
-    assert [chunk_files(r) for r in llm.requests] == [{"first.py": [1, 2, 3]}]
+    assert [chunk_files(r) for r in llm.review_requests] == [{"first.py": [1, 2, 3]}]
 
 
 def test_base_is_the_merge_base_three_dot_diff(base: Path, llm: FakeOpenAI) -> None:
@@ -194,7 +194,9 @@ def test_paths_are_reviewed_whole_outside_a_repository(
     assert run.code == 0, run.err
     result = json_of(run)
     assert result["source"] == "2 files"
-    assert [chunk_files(r) for r in llm.requests] == [{"x.py": [1, 2, 3], "pkg/y.py": [1, 2]}]
+    assert [chunk_files(r) for r in llm.review_requests] == [
+        {"x.py": [1, 2, 3], "pkg/y.py": [1, 2]}
+    ]
     # Every line of a whole file is reviewable: the fake's findings on line 1 are kept.
     assert sorted((f["path"], f["start_line"]) for f in result["findings"]) == [
         ("pkg/y.py", 1),
@@ -270,7 +272,7 @@ def test_skipped_files_are_listed_with_their_reason_in_every_output(
     assert run.code == 0, run.err
 
     # Only the two real changes went to the model; the rename under its new path.
-    assert [chunk_files(r) for r in llm.requests] == [{"new_name.py": [3], "keep.py": [6]}]
+    assert [chunk_files(r) for r in llm.review_requests] == [{"new_name.py": [3], "keep.py": [6]}]
 
     result = json.loads((repo / "out.json").read_text())
     assert {n["path"]: n["reason"] for n in result["not_reviewed"]} == expected
@@ -317,9 +319,16 @@ def test_dry_run_shows_the_plan_and_sends_nothing(base: Path, llm: FakeOpenAI) -
     assert run.code == 0, run.err
     assert "DRY RUN: nothing sent to openai/gpt-4o-mini" in run.out
     assert "Files: 2 to review, 1 not reviewed (3 total)" in run.out
-    assert re.search(r"^Chunks: 1 \(one request each\)$", run.out, re.M)
     assert re.search(
-        r"^Tokens: ~[\d,]+ in \(estimated(; ~[\d,]+ of them context)?\)$", run.out, re.M
+        r"^Chunks: 1 \(one request each, and a verification request for each with findings\)$",
+        run.out,
+        re.M,
+    )
+    assert re.search(
+        r"^Tokens: ~[\d,]+ in \(estimated(; ~[\d,]+ of them context)?; ~[\d,]+ of it for"
+        r" verification, assuming half the chunks have findings\)$",
+        run.out,
+        re.M,
     )
     assert re.search(r"^Estimated cost: \$0\.\d{4}$", run.out, re.M)
     assert re.search(r"^  chunk 0: [\d,]+ tokens, 2 changed lines: a\.py, b\.py$", run.out, re.M)
@@ -329,7 +338,12 @@ def test_dry_run_shows_the_plan_and_sends_nothing(base: Path, llm: FakeOpenAI) -
     assert result["dry_run"] is True
     assert result["findings"] == []
     assert [(c["paths"], c["changed_lines"]) for c in result["chunks"]] == [(["a.py", "b.py"], 2)]
-    assert result["stats"]["estimated_tokens_in"] == result["chunks"][0]["tokens"] > 0
+    stats = result["stats"]
+    assert (
+        stats["estimated_tokens_in"]
+        == result["chunks"][0]["tokens"] + stats["estimated_verify_tokens_in"]
+    )
+    assert 0 < stats["estimated_verify_tokens_in"] < result["chunks"][0]["tokens"]
     assert result["stats"]["estimated_cost_usd"] > 0
     assert result["stats"]["requests"] == 0
 
@@ -351,7 +365,8 @@ def test_several_outputs_from_one_model_call_written_atomically(
         "-o", "terminal", "-o", "json=out.json", "-o", "sarif=reports/out.sarif", server=llm
     )
     assert run.code == 0, run.err
-    assert len(llm.requests) == 1
+    assert len(llm.review_requests) == 1
+    assert len(llm.verify_requests) == 1  # its finding, checked
 
     assert "Review of staged changes by openai/gpt-4o-mini" in run.out
     assert "a.py:6" in run.out
@@ -381,8 +396,9 @@ def test_terminal_report_has_a_summary_line_and_no_colour_off_a_tty(
     assert not ANSI.search(run.out)
     summary = run.out.rstrip().splitlines()[-1]
     assert re.fullmatch(
-        r"3 files \(2 reviewed, 1 not reviewed\) \| 1 chunk \| tokens 100 in / 20 out"
-        r" \| cost \$0\.\d{4} \(estimated \$0\.\d{4}\) \| \d+\.\ds \| findings: 2 medium",
+        r"3 files \(2 reviewed, 1 not reviewed\) \| 1 chunk \| tokens 200 in / 40 out"
+        r" \| cost \$0\.\d{4} \(estimated \$0\.\d{4}\) \| \d+\.\ds \| findings: 2 medium"
+        r" \| verified: 2 confirmed",  # the review's request and the verification's
         summary,
     ), summary
     assert "Not reviewed (1)\n  Cargo.lock - lockfile" in run.out
@@ -504,9 +520,11 @@ def test_the_key_is_sent_to_the_endpoint_and_nowhere_else(base: Path, llm: FakeO
     git(base, "add", "a.py")
     run = review("-o", "terminal", "-o", "json=out.json", server=llm)
     assert run.code == 0, run.err
-    (request,) = llm.requests
-    assert request.headers["authorization"] == f"Bearer {TEST_KEY}"
-    assert TEST_KEY.encode() not in request.raw
+    review_request, verification = llm.requests
+    assert verification.is_verification
+    for request in (review_request, verification):
+        assert request.headers["authorization"] == f"Bearer {TEST_KEY}"
+        assert TEST_KEY.encode() not in request.raw
     assert json.loads((base / "out.json").read_text())["stats"]["redactions"] >= 1
 
 

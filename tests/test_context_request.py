@@ -109,7 +109,7 @@ def test_the_dry_run_shows_what_context_costs(repo: Path) -> None:
     stats = json_of(dry)["stats"]
     assert 0 < stats["context_tokens"] < stats["estimated_tokens_in"]
     text = review("--dry-run")
-    assert re.search(r"Tokens: ~[\d,]+ in \(estimated; ~[\d,]+ of them context\)", text.out)
+    assert re.search(r"Tokens: ~[\d,]+ in \(estimated; ~[\d,]+ of them context[;)]", text.out)
     lines_only = json_of(review("--dry-run", "-o", "json", "--context", "lines"))["stats"]
     assert lines_only["context_tokens"] == 0
     assert lines_only["estimated_tokens_in"] < stats["estimated_tokens_in"]

@@ -13,7 +13,7 @@ from fake_openai import FakeOpenAI, Received, Reply, reply_json
 from gitrepo import commit, git, write
 
 from reviewer.llm.modelinfo import KNOWN_MODELS, estimate_cost, model_info
-from reviewer.pipeline.plan import TYPICAL_ANSWER_TOKENS
+from reviewer.pipeline.plan import TYPICAL_ANSWER_TOKENS, VERIFY_ANSWER_TOKENS, VERIFY_SHARE
 
 USAGE = {"prompt_tokens": 12_345, "completion_tokens": 678}
 
@@ -44,6 +44,9 @@ def review(fake: FakeOpenAI, *args: str) -> Run:
 
 def expected_estimate(stats: dict[str, Any], price_in: float, price_out: float) -> float | None:
     out = stats["chunks"] * TYPICAL_ANSWER_TOKENS  # the models below reserve more than that
+    if stats["estimated_verify_tokens_in"]:
+        # the verification pass: half the chunks assumed to have findings to check
+        out += round(VERIFY_SHARE * stats["chunks"] * VERIFY_ANSWER_TOKENS)
     return estimate_cost(stats["estimated_tokens_in"], out, price_in, price_out)
 
 
@@ -60,16 +63,29 @@ def test_dry_run_shows_tokens_and_estimated_cost_and_sends_nothing(
     info = model_info("gpt-4o-mini")
     assert info is not None and info.price_in is not None and info.price_out is not None
 
-    assert stats["estimated_tokens_in"] == sum(c["tokens"] for c in result["chunks"]) > 0
+    chunk_tokens = sum(c["tokens"] for c in result["chunks"])
+    verify_tokens = stats["estimated_verify_tokens_in"]
+    assert stats["estimated_tokens_in"] == chunk_tokens + verify_tokens
+    assert 0 < verify_tokens < chunk_tokens  # a share of the chunks, a part of their code
     assert stats["estimated_cost_usd"] == expected_estimate(stats, info.price_in, info.price_out)
     assert stats["estimated_cost_usd"] > 0
     assert stats["tokens_in"] == 0 and stats["cost_usd"] is None
     assert server.requests == []
 
     text = review(server, "--dry-run").out
-    assert f"Tokens: ~{stats['estimated_tokens_in']:,} in (estimated)" in text
+    assert f"Tokens: ~{stats['estimated_tokens_in']:,} in (estimated; ~{verify_tokens:,} of" in text
     assert f"Estimated cost: ${stats['estimated_cost_usd']:.4f}" in text
     assert server.requests == []
+
+    # Without the verification pass, the estimate is the chunks' requests alone.
+    unchecked = review(server, "--dry-run", "-o", "json", "--no-verify").json()["stats"]
+    assert unchecked["estimated_tokens_in"] == chunk_tokens
+    assert unchecked["estimated_verify_tokens_in"] == 0
+    assert unchecked["estimated_cost_usd"] == expected_estimate(
+        unchecked, info.price_in, info.price_out
+    )
+    text = review(server, "--dry-run", "--no-verify").out
+    assert f"Tokens: ~{chunk_tokens:,} in (estimated)\n" in text
 
 
 def test_the_price_table_knows_the_default_models() -> None:
@@ -180,6 +196,22 @@ def test_max_cost_above_the_estimate_reviews(staged: Path, server: FakeOpenAI) -
 
     assert run.code == 0, run.err
     assert len(server.requests) == run.json()["stats"]["chunks"] >= 1
+
+
+def test_max_cost_counts_the_verification_pass(staged: Path, server: FakeOpenAI) -> None:
+    checked = review(server, "--dry-run", "-o", "json").json()["stats"]["estimated_cost_usd"]
+    unchecked = review(server, "--dry-run", "-o", "json", "--no-verify").json()["stats"][
+        "estimated_cost_usd"
+    ]
+    assert unchecked < checked
+    between = f"{(checked + unchecked) / 2:.8f}"
+
+    run = review(server, "--max-cost", between)
+    assert run.code == 3
+    assert "exceeds --max-cost" in run.err and server.requests == []
+
+    assert review(server, "--max-cost", between, "--no-verify").code == 0
+    assert server.requests
 
 
 def test_max_cost_with_an_unknown_price_refuses(staged: Path, server: FakeOpenAI) -> None:

@@ -142,17 +142,19 @@ def check_terminal(out: str) -> None:
     assert rows["overall"] == "overall 6 0 4/5 80.0% 4/6 66.7% 1 (1/2)"
     # Tokens, cost and latency per category: the cases with a problem of the category.
     rows = table(out, "cost by category")
-    assert rows["bug"].startswith("bug 2 0 200 40 $0.000054 ")
+    assert rows["bug"].startswith("bug 2 0 400 80 $0.000108 ")
     assert "maintainability" not in rows  # no case has a maintainability problem
-    # Six requests of 100 prompt and 20 completion tokens (the fake's usage) at gpt-4o-mini's
-    # $0.15/$0.60 per million.
-    assert "tokens 600 in, 120 out; cost $0.000162;" in out
+    # Six review requests and five verification requests (one per case with findings: eval
+    # measures what a review costs), each of 100 prompt and 20 completion tokens (the fake's
+    # usage), at gpt-4o-mini's $0.15/$0.60 per million.
+    assert "tokens 1,100 in, 220 out; cost $0.000297;" in out
 
 
 def check_sent(model: FakeOpenAI) -> None:
     """Every case went to the model as the change a review sees: changed lines only, numbered
     in the after version; the rename under its new path; the diff applied to its before/."""
-    sent = sorted(tuple(sorted(chunk_files(r).items())) for r in model.requests)
+    sent = sorted(tuple(sorted(chunk_files(r).items())) for r in model.review_requests)
+    assert len(model.verify_requests) == 5  # every case with findings is checked once
     assert sent == sorted(
         [
             (("app/users.py", [8, 9, 10, 11, 12]),),
@@ -163,7 +165,7 @@ def check_sent(model: FakeOpenAI) -> None:
             (("web/total.js", [1, 2, 3, 4, 6]),),
         ]
     )
-    user = next(m["content"] for m in model.requests[0].messages if m["role"] == "user")
+    user = next(m["content"] for m in model.review_requests[0].messages if m["role"] == "user")
     assert "<<<REVIEW-DATA" in user  # the review's own rendering and envelope
 
 
@@ -184,7 +186,16 @@ def check_json(report: dict[str, Any]) -> None:
     assert [p["found"] for p in cache["problems"]] == [False, True]
     assert cache["problems"][1]["found_by"] == [0] and not cache["problems"][1]["same_category"]
     assert cache["findings"][0]["matches"] == [1]
-    assert all(c["status"] == "scored" and c["requests"] == 1 for c in cases.values())
+    assert all(c["status"] == "scored" for c in cases.values())
+    # A review request each, and a verification request for each case with findings.
+    assert {i: c["requests"] for i, c in cases.items()} == {
+        "cache": 2,
+        "config": 2,
+        "refactor": 2,
+        "rename": 1,
+        "retry": 2,
+        "sql": 2,
+    }
 
 
 # --------------------------------------------------------------------------- failures
@@ -268,7 +279,7 @@ def test_above_max_cost_without_a_terminal_refuses(work: Path, model: FakeOpenAI
     assert model.requests == []
     run = evaluate(model, "--max-cost", f"{estimate * 2:.8f}", "-q")
     assert run.code == 0, run.err
-    assert len(model.requests) == 6
+    assert len(model.review_requests) == 6
 
 
 def test_max_cost_with_an_unknown_price_refuses(work: Path, model: FakeOpenAI) -> None:
@@ -307,7 +318,7 @@ def test_above_max_cost_on_a_terminal_asks(
     status, output = _on_a_terminal(args, answer, env)
     assert status == code, output
     assert "is above --max-cost" in output and "Run it?" in output
-    assert len(model.requests) == requests
+    assert len(model.review_requests) == requests
     if code:
         assert "cancelled, nothing was sent" in output
 
@@ -317,11 +328,11 @@ def test_no_cache_unless_asked_for_whatever_the_config_file_says(
 ) -> None:
     assert evaluate(model, "-q", "--cache").code == 0
     assert evaluate(model, "-q", "--cache").code == 0
-    assert len(model.requests) == 6  # the second run came from the cache
+    assert len(model.review_requests) == 6  # the second run came from the cache
     # A review's cache setting does not apply: an eval measures the model, not old answers.
     (work / ".reviewer.toml").write_text("cache = true\nmin-confidence = 0.95\n")
     assert evaluate(model, "-q", "-o", "json=eval.json").code == 0
-    assert len(model.requests) == 12
+    assert len(model.review_requests) == 12
     report = json.loads((work / "eval.json").read_text())
     # The rest of the config does: the scripted findings (confidence 0.9) are filtered.
     assert report["settings"]["min_confidence"] == 0.95
@@ -336,7 +347,7 @@ def test_cases_selects_by_id(work: Path, model: FakeOpenAI) -> None:
     assert run.code == 0, run.err
     # sql, and refactor, rename and retry
     assert "4 cases scored: 2 with known problems, 2 clean changes" in squeeze(run.out)
-    assert len(model.requests) == 4
+    assert len(model.review_requests) == 4
     run = evaluate(model, "--cases", "nothing-like-this")
     assert run.code == 2
     assert "no case of corpus" in run.err

@@ -164,11 +164,13 @@ def test_3_when_the_estimated_cost_is_over_max_cost(staged: Path, llm: FakeOpenA
 
 
 def test_max_cost_counts_only_what_will_be_sent(staged: Path, llm: FakeOpenAI) -> None:
-    assert review(server=llm).code == 0  # answers the chunk into the cache
+    assert review(server=llm).code == 0  # answers the chunk (and its check) into the cache
+    sent = len(llm.requests)
     run = review("--max-cost", "0.000001", "-o", "json", server=llm)
     assert run.code == 0, run.err
     assert run.json()["stats"]["chunks_cached"] == 1
-    assert len(llm.requests) == 1
+    assert run.json()["stats"]["verify_cached"] == 1
+    assert len(llm.requests) == sent
 
 
 # --------------------------------------------------------------------------- 130

@@ -234,7 +234,7 @@ def _run(
 ) -> tuple[Run, list[Received]]:
     with FakeOpenAI(default=script, dialects=dialects) as server:
         run = run_cli(*TWO_CHUNKS, *args, env=endpoint_env(server))
-        return run, server.requests
+        return run, server.review_requests  # the verification pass is tested on its own
 
 
 def _no_traceback(run: Run) -> None:
@@ -270,8 +270,10 @@ def test_chunk_level_faults(two_files: Path, case: Case) -> None:
 def test_a_retry_is_counted_in_the_stats(two_files: Path) -> None:
     run, _ = _run(Script([reply_error(503, "Overloaded", {"Retry-After": "0"})]))
     assert run.code == 0
-    assert run.json()["stats"]["retries"] == 1
-    assert run.json()["stats"]["requests"] == 3
+    stats = run.json()["stats"]
+    assert stats["retries"] == 1
+    # two chunks, one retry, and a verification request for each chunk's finding
+    assert (stats["requests"], stats["verify_requests"]) == (5, 2)
 
 
 def test_the_length_reask_asks_for_fewer_findings_with_more_room(two_files: Path) -> None:

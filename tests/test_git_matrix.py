@@ -26,8 +26,8 @@ class Reviewed:
         self.run = run
         self.result: dict[str, Any] = run.json() if run.out.startswith("{") else {}
         self.sent: dict[str, list[int]] = {}
-        self.users = [r.messages[1]["content"] for r in server.requests]
-        for request in server.requests:
+        self.users = [r.messages[1]["content"] for r in server.review_requests]
+        for request in server.review_requests:
             self.sent.update(chunk_files(request))
 
     @property

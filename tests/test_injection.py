@@ -74,7 +74,7 @@ def _finding(path: str, line: int, **extra: Any) -> dict[str, Any]:
 def _review(default: Callable[[Received], Reply], *args: str) -> tuple[Any, list[Received]]:
     with FakeOpenAI(default=default) as server:
         run = run_cli("-o", "json", "--fail-on", "never", *args, env=endpoint_env(server))
-        return run, server.requests
+        return run, server.review_requests
 
 
 # --------------------------------------------------------------------------- the envelope
@@ -83,7 +83,7 @@ def _review(default: Callable[[Received], Reply], *args: str) -> tuple[Any, list
 def test_code_cannot_close_the_data_envelope(injected: Path, llm: FakeOpenAI) -> None:
     run = run_cli("-o", "json", env=endpoint_env(llm))
     assert run.code == 0, run.err
-    (request,) = llm.requests
+    (request,) = llm.review_requests
     user = request.messages[-1]["content"]
     envelope = _ENVELOPE.match(user)
     assert envelope is not None

@@ -30,13 +30,21 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import Run, run_cli, run_subprocess
-from fake_openai import FakeOpenAI, reply_text
+from fake_openai import FakeOpenAI, candidates, reply_text
 from fake_openai import llamacpp as fake_llamacpp
 from gitrepo import commit, git, make_repo, write
 from jsonschema import Draft4Validator, Draft202012Validator
 from local_llm_env import ensure_local_server
 
-from reviewer.core.values import SEVERITY_RANK, ReviewResult
+from reviewer.core.values import (
+    SEVERITY_RANK,
+    Chunk,
+    ChunkFile,
+    DiffLine,
+    Finding,
+    Hunk,
+    ReviewResult,
+)
 from reviewer.llm.answer import (
     CONFIDENCE_LEVELS,
     GRAMMAR_TEXT_MAX,
@@ -49,6 +57,7 @@ from reviewer.llm.answer import (
 from reviewer.llm.backend import RESPONSE_MODES
 from reviewer.llm.conversation import ResponseModeState
 from reviewer.llm.prompt import DEFAULT_MAX_FINDINGS
+from reviewer.llm.verify import VerifyRequest, parse_verification
 
 MAX_OUTPUT_TOKENS = 300
 # The server runs with n_ctx 4096 (scripts/local_llm.py); the window must not be larger.
@@ -351,6 +360,20 @@ def test_llama_cpp_python_turns_the_grammar_schema_into_a_grammar(llama_server: 
     assert "findings-item-message ::=" in grammar
     assert 'findings ::= "[" space' in grammar
 
+    # The verification pass's grammar converts too: candidate numbers, paths, lines.
+    check = _verification(["a.py"], range(1, 400), candidates=3).grammar_schema()
+    done = subprocess.run(
+        [sys.executable, "-c", CONVERT],
+        input=json.dumps(check),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'findings-item-candidate ::= "1" | "2" | "3"' in done.stdout
+    assert "refuted-item-reason ::=" in done.stdout
+
 
 CONVERT = """
 import sys
@@ -409,6 +432,64 @@ def test_grammar_schema_is_stricter_than_validation() -> None:
         parse_answer(json.dumps(answer))  # what the grammar allows, validation accepts
 
 
+def _verification(paths: list[str], lines: Any, candidates: int) -> VerifyRequest:
+    hunk = Hunk(
+        old_start=1,
+        old_len=0,
+        new_start=1,
+        new_len=len(list(lines)),
+        lines=tuple(DiffLine(kind="add", text="x", new_no=n) for n in lines),
+    )
+    chunk = Chunk(
+        id="c", index=0, files=tuple(ChunkFile(path=p, hunks=(hunk,)) for p in paths), tokens=1
+    )
+    found = [
+        Finding(
+            path=paths[0],
+            start_line=1,
+            end_line=1,
+            severity="low",
+            category="bug",
+            confidence=0.5,
+            title=f"t{n}",
+            message="m",
+            rule_id="reviewer/bug",
+            fingerprint=f"{n:016d}",
+            score=1.0,
+        )
+        for n in range(candidates)
+    ]
+    return VerifyRequest(chunk=chunk, candidates=tuple(found), text="", language="en")
+
+
+def test_the_verification_grammar_is_stricter_than_its_validation() -> None:
+    schema = _verification(["a.py"], [1, 2], candidates=2).grammar_schema()
+    validator = Draft202012Validator(schema)
+    answer = {
+        "findings": [
+            {
+                "candidate": 1,
+                "path": "a.py",
+                "start_line": 2,
+                "end_line": 2,
+                "severity": "low",
+                "category": "bug",
+                "confidence": 0.9,
+                "title": "t",
+                "message": "m" * GRAMMAR_TEXT_MAX,
+                "suggestion": None,
+            }
+        ],
+        "refuted": [{"candidate": 2, "reason": "r" * GRAMMAR_TEXT_MAX}],
+    }
+    assert list(validator.iter_errors(answer)) == []
+    parse_verification(json.dumps(answer))
+    bad = {**answer, "refuted": [{"candidate": 3, "reason": "r"}]}  # no candidate 3
+    assert list(validator.iter_errors(bad))
+    props = schema["properties"]
+    assert props["findings"]["maxItems"] == props["refuted"]["maxItems"] == 2
+
+
 def test_too_many_lines_fall_back_to_a_minimum() -> None:
     schema = grammar_json_schema(paths=["a.py"], lines=range(1, 5000), max_findings=20)
     item = schema["properties"]["findings"]["items"]["properties"]
@@ -456,11 +537,23 @@ def test_llamacpp_preset_sends_the_grammar_schema_of_the_chunk(calc: Path, llm: 
         "json",
     )
     assert run.code == 0, run.err
-    (request,) = llm.requests
+    (request,) = llm.review_requests
     assert request.mode == "json_object_schema"
     schema = (request.response_format or {})["schema"]
     assert schema == grammar_json_schema(paths=["calc.py"], lines=[1, 2], max_findings=2)
     assert run.json()["stats"]["response_format"] == "json_object_schema"
+    # The verification of its findings gets a grammar of its own: the candidates' numbers,
+    # the chunk's path and lines.
+    (check,) = llm.verify_requests
+    assert check.mode == "json_object_schema"
+    checked = (check.response_format or {})["schema"]["properties"]
+    item = checked["findings"]["items"]["properties"]
+    assert next(iter(item)) == "candidate"
+    assert item["candidate"]["enum"] == list(range(1, len(candidates(check)) + 1))
+    assert (item["path"]["enum"], item["start_line"]["enum"]) == (["calc.py"], [1, 2])
+    assert (
+        checked["refuted"]["items"]["properties"]["candidate"]["enum"] == item["candidate"]["enum"]
+    )
 
 
 def test_a_discovered_dialect_is_remembered_even_when_the_model_fails(

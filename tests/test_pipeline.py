@@ -104,7 +104,7 @@ def test_findings_off_the_chunk_are_discarded_and_partial_ones_clamped(
     )
     run = review("-o", "json", "--no-cache", *SHOW_ALL, server=llm)
     assert run.code == 0, run.err
-    assert [chunk_files(r) for r in llm.requests] == [{"a.py": [6, 7]}]
+    assert [chunk_files(r) for r in llm.review_requests] == [{"a.py": [6, 7]}]
     result = json_of(run)
     assert sorted((f["start_line"], f["end_line"]) for f in result["findings"]) == [(6, 6), (7, 7)]
     assert {f["path"] for f in result["findings"]} == {"a.py"}
@@ -147,7 +147,7 @@ def test_no_finding_ever_lands_off_the_changed_lines(
     run = review("-o", "json", "--no-cache", *SHOW_ALL, server=llm)
     assert run.code == 0, run.err
     result = json_of(run)
-    (request,) = llm.requests
+    (request,) = llm.review_requests
     changed = chunk_files(request)
     assert changed == {"a.py": [6, 7]}
     for f in result["findings"]:
@@ -165,7 +165,9 @@ def test_response_format_fallback_is_reported_loudly(files: Path, llm: FakeOpenA
     llm.dialects = (rejects_json_schema,)
     run = review("good.py", "-o", "json", "-o", "terminal=report.txt", server=llm)
     assert run.code == 0, run.err
-    assert [r.mode for r in llm.requests] == ["json_schema", "json_object"]
+    assert [r.mode for r in llm.review_requests] == ["json_schema", "json_object"]
+    # The verification starts where the review ended: no second fallback, no second warning.
+    assert [r.mode for r in llm.verify_requests] == ["json_object"]
     result = json_of(run)
     assert result["stats"]["response_format"] == "json_object"
     assert len(result["findings"]) == 1
@@ -182,14 +184,14 @@ def test_invalid_json_is_re_asked_once(files: Path, llm: FakeOpenAI) -> None:
     llm.enqueue(reply_text("Sure! Here is my review: {not json"))
     run = review("good.py", "-o", "json", server=llm)
     assert run.code == 0, run.err
-    _first, second = llm.requests
+    _first, second = llm.review_requests
     assert [m["role"] for m in second.messages] == ["system", "user", "assistant", "user"]
     assert second.messages[2]["content"] == "Sure! Here is my review: {not json"
     assert "Your previous answer was rejected" in second.messages[3]["content"]
     result = json_of(run)
     assert result["failures"] == []
     assert len(result["findings"]) == 1
-    assert result["stats"]["requests"] == 2
+    assert (result["stats"]["requests"], result["stats"]["verify_requests"]) == (3, 1)
 
 
 def test_a_chunk_invalid_twice_fails_and_the_other_chunks_count(
@@ -210,7 +212,8 @@ def test_a_chunk_invalid_twice_fails_and_the_other_chunks_count(
     assert "invalid twice" in failure["message"]
     assert [f["path"] for f in result["findings"]] == ["good.py"]
     assert result["stats"]["chunks_failed"] == 1
-    assert len(llm.requests) == 3  # bad.py asked twice, good.py once
+    assert len(llm.review_requests) == 3  # bad.py asked twice, good.py once
+    assert [list(chunk_files(r)) for r in llm.verify_requests] == [["good.py"]]
     report = (files / "report.txt").read_text()
     assert "Review INCOMPLETE: 1 of 2 chunks failed" in report
     assert "Failed chunks (1)" in report and "bad.py - invalid-output" in report
@@ -220,7 +223,7 @@ def test_an_answer_cut_off_is_re_asked_with_more_room(files: Path, llm: FakeOpen
     llm.enqueue(reply_text('{"summary": "Rev', finish_reason="length"))
     run = review("good.py", "-o", "json", server=llm)
     assert run.code == 0, run.err
-    first, second = llm.requests
+    first, second = llm.review_requests
     assert second.body["max_tokens"] > first.body["max_tokens"]
     assert "cut off" in second.messages[-1]["content"]
     assert len(json_of(run)["findings"]) == 1
@@ -247,10 +250,11 @@ def test_429_waits_for_retry_after_then_succeeds(files: Path, llm: FakeOpenAI) -
     llm.enqueue(reply_error(429, "Rate limit reached", headers={"Retry-After": "0.3"}))
     run = review("good.py", "-o", "json", server=llm)
     assert run.code == 0, run.err
-    first, second = llm.requests
+    first, second = llm.review_requests
     assert second.at - first.at >= 0.3
     result = json_of(run)
-    assert (result["stats"]["retries"], result["stats"]["requests"]) == (1, 2)
+    stats = result["stats"]
+    assert (stats["retries"], stats["requests"], stats["verify_requests"]) == (1, 3, 1)
     assert len(result["findings"]) == 1
 
 
@@ -264,7 +268,8 @@ def test_500_is_retried(files: Path, llm: FakeOpenAI) -> None:
     run = review("good.py", "-o", "json", server=llm)
     assert run.code == 0, run.err
     result = json_of(run)
-    assert (result["stats"]["retries"], result["stats"]["requests"]) == (1, 2)
+    stats = result["stats"]
+    assert (stats["retries"], stats["requests"], stats["verify_requests"]) == (1, 3, 1)
     assert result["failures"] == []
 
 
@@ -283,12 +288,14 @@ def test_a_timeout_fails_the_chunk_quickly(files: Path, llm: FakeOpenAI) -> None
 def test_cached_answers_are_not_asked_again(files: Path, llm: FakeOpenAI) -> None:
     first = json_of(review("good.py", "-o", "json", server=llm))
     second = json_of(review("good.py", "-o", "json", server=llm))
-    assert len(llm.requests) == 1
+    assert (len(llm.review_requests), len(llm.verify_requests)) == (1, 1)
     assert second["stats"]["chunks_cached"] == 1
+    assert second["stats"]["verify_cached"] == 1
     assert second["findings"] == first["findings"]
     llm.default = clean_answer
     third = json_of(review("good.py", "-o", "json", "--no-cache", server=llm))
-    assert len(llm.requests) == 2 and third["findings"] == []
+    assert len(llm.review_requests) == 2 and third["findings"] == []
+    assert len(llm.verify_requests) == 1  # nothing found: nothing to check
 
 
 def test_json_result_round_trips(files: Path, llm: FakeOpenAI) -> None:

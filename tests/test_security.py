@@ -132,8 +132,9 @@ def test_secrets_are_redacted_before_sending_and_lines_keep_their_numbers(
 ) -> None:
     with FakeOpenAI(default=finding_after_pem) as server:
         run = run_cli("-o", "json", "--fail-on", "never", env=endpoint_env(server))
-        sent = _everything_sent(server)
-        (request,) = server.requests
+        sent = _everything_sent(server)  # the verification request too
+        assert len(server.verify_requests) == 1
+        (request,) = server.review_requests
     assert run.code == 0, run.err
     for value in _values():
         assert value.encode() not in sent, value

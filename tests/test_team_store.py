@@ -74,12 +74,14 @@ def test_two_cache_dirs_share_answers_through_redis(
     assert first.code == 0, first.err
     assert len(first.json()["findings"]) == FILES  # a finding on every file
     sent = len(llm.requests)
-    assert sent == first.json()["stats"]["chunks"] >= 2
+    assert len(llm.review_requests) == first.json()["stats"]["chunks"] >= 2
+    assert len(llm.verify_requests) == first.json()["stats"]["verify_chunks"] >= 2
 
     second = review(llm, redis_server.url, tmp_path / "laptop-b")
 
     assert second.code == 0, second.err
-    assert len(llm.requests) == sent  # nothing sent: laptop B found A's answers in Redis
+    # Nothing sent: laptop B found A's answers and their verifications in Redis.
+    assert len(llm.requests) == sent
     assert second.json()["findings"] == first.json()["findings"]
     assert second.json()["stats"]["chunks_cached"] == second.json()["stats"]["chunks"]
     assert warnings_of(first) == warnings_of(second) == []
@@ -87,7 +89,7 @@ def test_two_cache_dirs_share_answers_through_redis(
     client = redis_server.client()
     try:
         keys = sorted(k.decode() for k in client.keys("reviewer:cache:*"))
-        answers = [k for k in keys if ":answer:" in k]
+        answers = [k for k in keys if ":answer:" in k or ":verify:" in k]
         assert len(answers) == sent
         assert all(k.startswith(f"reviewer:cache:{PROJECT}:") for k in keys)  # the namespace
         for name in answers:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_KEY, Run, chunk_files, endpoint_env, run_cli
-from fake_openai import FakeOpenAI, Received, Reply, reply_json
+from fake_openai import FakeOpenAI, Received, Reply, confirm_all, reply_json
 from gitrepo import commit, git, write
 from redis_server import RedisServer
 
@@ -59,11 +59,19 @@ class CountingServer:
         ]
         return reply_json({"summary": "ok", "findings": findings}, usage=usage)
 
+    def verify(self, req: Received) -> Reply:
+        """The verification pass's requests are counted too: they cost as much."""
+        reply = confirm_all(req)
+        with self.lock:
+            self.prompt += reply.body["usage"]["prompt_tokens"]
+            self.completion += reply.body["usage"]["completion_tokens"]
+        return reply
+
 
 @pytest.fixture
 def counting() -> Any:
     counter = CountingServer()
-    with FakeOpenAI(default=counter) as server:
+    with FakeOpenAI(default=counter, verifier=counter.verify) as server:
         yield server, counter
 
 
@@ -223,10 +231,10 @@ def budget_run(repo: Path, server: FakeOpenAI, cache_dir: Path, *args: str) -> R
 def test_past_80_percent_every_output_warns(base: Path, counting: Any, tmp_path: Path) -> None:
     server, _ = counting
     cache = tmp_path / "c"
-    spent_before = SqliteLedger(cache, lambda m: None)  # earlier runs this month: $0.80
+    spent_before = SqliteLedger(cache, lambda m: None)  # earlier runs this month: $0.70
     spent_before.record(
         UsageRecord(at=time.time(), repository="r", source="hook", provider="p", model="m",
-                    cost_usd=0.8)
+                    cost_usd=0.7)
     )  # fmt: skip
     spent_before.close()
     stage(base, "a.py")
@@ -238,7 +246,7 @@ def test_past_80_percent_every_output_warns(base: Path, counting: Any, tmp_path:
     )  # fmt: skip
     assert run.code == 0, run.err
     data = json.loads(report.read_text())
-    share = 0.8 + data["stats"]["cost_usd"]
+    share = 0.7 + data["stats"]["cost_usd"]  # this run: a review and its verification
     assert 0.8 < share < 1
     warning = f"monthly budget: ${share:.2f} of $1.00 spent in "
     assert any(w.startswith(warning) and f"({share:.0%})" in w for w in data["warnings"])

@@ -72,6 +72,17 @@ class PullRequestRun:
         self.incremental_base = collected.incremental_base
         return collected.changes
 
+    def dismissed(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """Fingerprints the PR's team marked as false positives, and warnings."""
+        from reviewer.outputs.github.dismissed import dismissed_fingerprints
+
+        return dismissed_fingerprints(self.ctx, self.client)
+
+    @property
+    def rules_base(self) -> str:
+        """Where the review rules are read from: the base, which the PR cannot change."""
+        return self.ctx.base_sha
+
     def publish(self, result: ReviewResult, changes: ChangeSet, out: TextIO) -> str:
         from reviewer.outputs.github.publish import publish_review
 

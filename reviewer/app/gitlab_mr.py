@@ -102,6 +102,13 @@ class MergeRequestRun:
         self.incremental_base = collected.incremental_base
         return collected.changes
 
+    @property
+    def rules_base(self) -> str | None:
+        """Where the review rules are read from: the MR's base, which the MR cannot change."""
+        if self.target is not None:
+            return self.target.version.base_commit_sha
+        return self.ctx.diff_base_sha
+
     def _collect_without_api(
         self, cwd: Path, settings: Settings, paths: tuple[str, ...]
     ) -> ChangeSet:

@@ -29,11 +29,14 @@ class StderrProgress:
             click.echo(f"review: chunk {done}/{total} failed", err=True)
 
 
-def write_outputs(result: ReviewResult, specs: list[OutputSpec]) -> None:
+def write_outputs(result: ReviewResult, specs: list[OutputSpec], *, verbose: bool = False) -> None:
     from reviewer.outputs.atomicio import write_atomic
+    from reviewer.outputs.terminal import TerminalReporter
 
     for spec in specs:
         reporter = get_reporter(spec.format)
+        if verbose and isinstance(reporter, TerminalReporter):
+            reporter = TerminalReporter(verbose=True)
         if spec.path is None:
             color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
             click.echo(reporter.render(result, color=color))

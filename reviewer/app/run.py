@@ -34,7 +34,7 @@ from reviewer.core.errors import (
     UsageError,
 )
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, ReviewResult
+from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
 from reviewer.findings.aggregate import blocking
 from reviewer.llm.providers import get_provider
 from reviewer.outputs import OutputSpec, get_reporter, parse_output_spec
@@ -147,11 +147,14 @@ def _review(
     pr: PullRequestRun | MergeRequestRun | None = None
     if options["mr"] is not None and not options["gitlab_mr"]:
         raise UsageError("--mr names the merge request for --gitlab-mr: add --gitlab-mr")
+    dismissed: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
     if options["github_pr"]:
         pr = _pull_request(endpoint, key, dry_run)
         if pr is None:
             return EXIT_OK  # a fork's PR without secrets: skipped with a notice
         changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
+        if changes.files:
+            dismissed = pr.dismissed()
     elif options["gitlab_mr"]:
         pr = _merge_request(options, endpoint, key, dry_run)
         changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
@@ -164,6 +167,7 @@ def _review(
             f"no API key: set the environment variable {endpoint.key_env} "
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
+    rules = _rules(options, settings, changes, cwd, pr=pr, dismissed=dismissed)
     result = _run_pipeline(
         changes,
         settings,
@@ -172,8 +176,9 @@ def _review(
         quiet=options["quiet"],
         source=source_kind(options),
         show_redactions=bool(options["show_redactions"]),
+        rules=rules,
     )
-    write_outputs(result, specs)
+    write_outputs(result, specs, verbose=options["verbose"])
     if not any(s.format == "terminal" and s.path is None for s in specs):
         # The terminal report shows them; without it on stdout, a response-format fallback
         # or a cache problem must still reach the person or CI log running the review.
@@ -230,6 +235,26 @@ def _merge_request(
     return merge_request_run({**options, "comment": options["comment"] and not dry_run})
 
 
+def _rules(
+    options: Mapping[str, Any],
+    settings: Settings,
+    changes: ChangeSet,
+    cwd: Path,
+    *,
+    pr: PullRequestRun | MergeRequestRun | None,
+    dismissed: tuple[frozenset[str], tuple[str, ...]],
+) -> RepoRules:
+    if not changes.files:
+        return RepoRules()  # nothing to review: no git, no files read
+    from reviewer.app.rules import repo_rules, rules_revision
+
+    revision, name = rules_revision(options, changes, pr.rules_base if pr else None)
+    fingerprints, warnings = dismissed
+    return repo_rules(
+        settings, changes, cwd, revision, name=name, dismissed=fingerprints, warnings=warnings
+    )
+
+
 def _run_pipeline(
     changes: ChangeSet,
     settings: Settings,
@@ -239,6 +264,7 @@ def _run_pipeline(
     quiet: bool,
     source: str,
     show_redactions: bool = False,
+    rules: RepoRules = RepoRules(),  # noqa: B008 - frozen, so sharing it is safe
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
@@ -280,6 +306,7 @@ def _run_pipeline(
             budget=budget,
             contents=contents,
             outliner=outliner_for(store.local_cache),
+            rules=rules,
         )
         if dry_run or not result.chunks or ledger is None:
             return result

@@ -206,6 +206,13 @@ FINDINGS: list[click.Parameter] = [
         type=FAIL_ON_CHOICE,
         help="Exit 1 on findings at or above this severity (default high; never to disable).",
     ),
+    click.Option(
+        ["--verify/--no-verify"],
+        envvar=_env("verify"),
+        default=None,
+        help="Have the model check each chunk's findings against the code in one more "
+        "request; refuted ones are dropped (default on).",
+    ),
 ]
 
 # What leaves the machine, and what a failure means.
@@ -279,6 +286,11 @@ OUTPUT: list[click.Parameter] = [
         help="Print the effective settings and their sources, then exit.",
     ),
     click.Option(["-q", "--quiet"], is_flag=True, help="No progress on stderr."),
+    click.Option(
+        ["-v", "--verbose"],
+        is_flag=True,
+        help="Also list the findings dropped (refuted or suppressed) and why.",
+    ),
     click.Option(
         ["--config", "config_path"],
         type=click.Path(path_type=Path, dir_okay=False),
@@ -375,6 +387,7 @@ SETTING_OPTIONS = (
     "min_confidence",
     "max_findings",
     "fail_on",
+    "verify",
     "redact",
     "redact_pii",
     "max_cost",

@@ -53,11 +53,14 @@ class Settings(Frozen):
     language: str = "en"
     instructions: str = ""
     path_instructions: tuple[PathInstruction, ...] = ()
+    # read .reviewer/instructions*, AGENTS.md, CLAUDE.md, Copilot and Cursor rules
+    repo_instructions: bool = True
     # findings
     min_severity: Severity = "low"
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     max_findings: int = Field(default=50, ge=0)
     fail_on: Severity | None = "high"  # None: never exit 1 for findings
+    verify: bool = True  # a second request checks each chunk's findings against the code
     # safety and cost
     redact: bool = True
     redact_pii: bool = True  # personal data too (e-mail, phone and ID numbers, cards, IBANs)

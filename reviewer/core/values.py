@@ -203,6 +203,22 @@ class Finding(Frozen):
     score: float  # severity weight x confidence, see reviewer.findings.scoring
     chunk_id: str = ""
     code: str = ""  # the new-file code of the range, as shown to the model
+    # The verification pass (--verify): True when it confirmed the finding, False when its
+    # request failed and the finding is shown unchecked, None when no check ran (--no-verify).
+    verified: bool | None = None
+
+
+DroppedKind = Literal["refuted", "suppressed"]
+
+
+class DroppedFinding(Frozen):
+    """A finding the run did not report, and why: refuted by the verification pass, or
+    suppressed by the repository (a ``reviewer: ignore`` comment, a false positive marked on
+    the pull request). Listed in the JSON output and by ``--verbose``; never silently lost."""
+
+    kind: DroppedKind
+    reason: str
+    finding: Finding
 
 
 class ChunkFailure(Frozen):
@@ -260,6 +276,60 @@ class Stats(Frozen):
     redactions_pii: int = 0
     redactions_by_family: dict[str, int] = Field(default_factory=dict)
     response_format: str | None = None  # the structured-output mode the endpoint accepted
+    # The verification pass (--verify). Counts are of the chunks' anchored findings, before
+    # dedupe and filters; its requests and tokens are also in requests/tokens_in/tokens_out.
+    verify_chunks: int = 0  # chunks whose findings were checked (sent or from the cache)
+    verify_cached: int = 0
+    verify_failed: int = 0  # checks that failed: those findings are shown, unverified
+    verify_requests: int = 0
+    verify_tokens_in: int = 0
+    verify_tokens_out: int = 0
+    estimated_verify_tokens_in: int = 0  # part of estimated_tokens_in
+    confirmed_findings: int = 0
+    corrected_findings: int = 0  # confirmed with another severity, confidence, range or fix
+    refuted_findings: int = 0
+    unverified_findings: int = 0
+    # The repository's own rules.
+    suppressed_findings: int = 0  # ``reviewer: ignore`` comments, false positives on the PR
+    instruction_tokens: int = 0  # of the repository's instruction files sent
+
+
+# --------------------------------------------------------------------------- repository rules
+
+
+class InstructionFile(Frozen):
+    """A review-instructions file of the repository (``.reviewer/instructions.md``,
+    ``AGENTS.md``, ``.cursor/rules/*.mdc``, ...), read from the revision the rules come from."""
+
+    path: str
+    convention: str  # "reviewer", "agents", "claude", "copilot", "cursor"
+    text: str
+    globs: tuple[str, ...] = ()  # the files it applies to; empty: every file
+    revision: str = ""  # a commit, or "work tree"
+
+
+InstructionStatus = Literal["used", "truncated", "over-budget", "skipped"]
+
+
+class InstructionSource(Frozen):
+    """How one instruction file was used (the outputs list these, never the text)."""
+
+    path: str
+    revision: str
+    globs: tuple[str, ...] = ()
+    tokens: int = 0  # sent (after truncation)
+    status: InstructionStatus = "used"
+    detail: str = ""
+
+
+class RepoRules(Frozen):
+    """What the repository says about its own review: instruction files and the fingerprints
+    of findings its team marked as false positives (on the pull request under review)."""
+
+    instructions: tuple[InstructionFile, ...] = ()
+    skipped: tuple[InstructionSource, ...] = ()  # found but not applicable (e.g. manual rules)
+    dismissed: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()
 
 
 class ChunkInfo(Frozen):
@@ -293,6 +363,8 @@ class ReviewResult(Frozen):
     chunks: tuple[ChunkInfo, ...] = ()
     warnings: tuple[str, ...] = ()  # loud notes: response-format fallbacks, cache problems...
     redaction_sites: tuple[RedactionSite, ...] = ()  # with --show-redactions
+    dropped: tuple[DroppedFinding, ...] = ()  # refuted or suppressed findings, with the reason
+    instructions: tuple[InstructionSource, ...] = ()  # the repository's rules, as used
 
     @property
     def complete(self) -> bool:

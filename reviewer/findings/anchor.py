@@ -143,6 +143,17 @@ def anchor_findings(
     )
 
 
+def anchor_each(findings: Sequence[ModelFindingLike], chunk: Chunk) -> list[Finding | None]:
+    """Each finding anchored on its own (no cap), or None where ``anchor_findings`` would
+    discard it: for the verification pass, which needs to know what became of each one."""
+    files = _files_of(chunk)
+    results: list[Finding | None] = []
+    for raw in findings:
+        anchored = _anchor_one(raw, files, chunk.id)
+        results.append(anchored[0] if anchored else None)
+    return results
+
+
 def _files_of(chunk: Chunk) -> dict[str, _FileLines]:
     changed: dict[str, set[int]] = {}
     text: dict[str, dict[int, str]] = {}

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -154,10 +154,16 @@ def _strict(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _schema_json() -> str:
-    raw = ModelAnswer.model_json_schema()
+def _schema_json(model: type[BaseModel] | None = None) -> str:
+    raw = (model or ModelAnswer).model_json_schema()
     defs = raw.pop("$defs", {})
     return json.dumps(_strict(raw, defs))
+
+
+def strict_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """``strict_json_schema`` for another answer model (the verification's), a fresh copy."""
+    result: dict[str, Any] = json.loads(_schema_json(model))
+    return result
 
 
 def strict_json_schema() -> dict[str, Any]:
@@ -241,8 +247,16 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+
 def parse_answer(text: str) -> ModelAnswer:
     """Parse and validate the model's reply. Raises ``InvalidModelOutput`` with a short reason."""
+    return parse_as(text, ModelAnswer)
+
+
+def parse_as(text: str, model: type[AnswerT]) -> AnswerT:
+    """``parse_answer`` for any answer model."""
     body = _unfence(text).strip()
     if not body:
         raise InvalidModelOutput("the answer is empty; expected a JSON object")
@@ -258,7 +272,7 @@ def parse_answer(text: str) -> ModelAnswer:
     if not isinstance(data, dict):
         raise InvalidModelOutput(f"the answer must be a JSON object, got {type(data).__name__}")
     try:
-        return ModelAnswer.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidModelOutput(
             f"the answer does not match the schema: {_describe(exc)}"

@@ -21,10 +21,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from reviewer.core.errors import (
     AuthError,
@@ -59,8 +60,14 @@ class RetryPolicy(Frozen):
     max_delay: float = Field(default=30.0, ge=0.0)
 
 
-class ChunkOutcome(Frozen):
-    answer: ModelAnswer | None = None
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+
+class Outcome(Frozen, Generic[AnswerT]):
+    """One conversation's result: an answer of the kind its ``AnswerReader`` reads, or the
+    kind of failure."""
+
+    answer: AnswerT | None = None
     failure_kind: str | None = None  # a ChunkFailure.kind
     failure_message: str | None = None
     usage: Usage = Usage()  # summed over every request of the chunk
@@ -71,6 +78,21 @@ class ChunkOutcome(Frozen):
     @property
     def ok(self) -> bool:
         return self.answer is not None
+
+
+class ChunkOutcome(Outcome[ModelAnswer]):
+    """A chunk's review: a ``ModelAnswer``, or the kind of failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerReader(Generic[AnswerT]):
+    """What a conversation asks for and how it reads the reply: the review's answer, or
+    another request's (the verification pass, ``reviewer.llm.verify``)."""
+
+    parse: Callable[[str], AnswerT]  # raises InvalidModelOutput
+    outcome_type: type[Outcome[AnswerT]]
+    schemas: Mapping[ResponseMode, dict[str, Any]]  # sent in the modes that take a schema
+    schema_name: str = "review"
 
 
 class ResponseModeState:
@@ -135,10 +157,11 @@ class ResponseModeState:
         return f"the endpoint rejected every response format tried ({tried})"
 
 
-class _Conversation:
-    """Mutable bookkeeping of one ``review_chunk`` call (never shared between threads)."""
+class _Conversation(Generic[AnswerT]):
+    """Mutable bookkeeping of one conversation (never shared between threads)."""
 
-    def __init__(self, max_tokens: int | None) -> None:
+    def __init__(self, max_tokens: int | None, outcome_type: type[Outcome[AnswerT]]) -> None:
+        self.outcome_type = outcome_type
         self.mode: ResponseMode | None = None
         self.messages: tuple[Message, ...] = ()
         self.reasked_invalid = False
@@ -163,11 +186,11 @@ class _Conversation:
     def outcome(
         self,
         *,
-        answer: ModelAnswer | None = None,
+        answer: AnswerT | None = None,
         kind: str | None = None,
         message: str | None = None,
-    ) -> ChunkOutcome:
-        return ChunkOutcome(
+    ) -> Outcome[AnswerT]:
+        return self.outcome_type(
             answer=answer,
             failure_kind=kind,
             failure_message=message,
@@ -214,7 +237,7 @@ class _Attempts:
         self.sleep = sleep
         self.jitter = jitter
 
-    def time_left(self, conv: _Conversation) -> float | ChunkOutcome:
+    def time_left(self, conv: _Conversation[AnswerT]) -> float | Outcome[AnswerT]:
         """Seconds the next attempt may take, after the shared rate gate lets it through;
         or why no attempt may start."""
         if self.clock() >= self.deadline:
@@ -230,7 +253,9 @@ class _Attempts:
             return conv.outcome(kind="deadline", message="the run's deadline passed")
         return remaining
 
-    def send(self, conv: _Conversation, request: ChatRequest) -> ChatReply | ChunkOutcome | None:
+    def send(
+        self, conv: _Conversation[AnswerT], request: ChatRequest
+    ) -> ChatReply | Outcome[AnswerT] | None:
         """The reply; or the chunk's failure; or None to go round again (a rejected response
         mode, a transient failure waited out)."""
         conv.requests += 1
@@ -254,7 +279,9 @@ class _Attempts:
             self.gate.observe(reply.rate_limits, self.tokens)
         return reply
 
-    def _wait_before_retry(self, exc: TransientProviderError, conv: _Conversation) -> str | None:
+    def _wait_before_retry(
+        self, exc: TransientProviderError, conv: _Conversation[AnswerT]
+    ) -> str | None:
         """Wait for the next attempt; the reason to give up instead, or None to retry."""
         if conv.retries >= self.settings.max_retries:
             return f"{exc} (gave up after {conv.retries} retries)"
@@ -298,7 +325,52 @@ def review_chunk(
     in ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
     ``tokens`` estimates one request's tokens (prompt and answer) for the gate.
     """
-    conv = _Conversation(max_tokens)
+    reader = AnswerReader(
+        parse=parse_answer, outcome_type=ChunkOutcome, schemas=_schemas(grammar_schema)
+    )
+    outcome = converse(
+        user_text,
+        system_for,
+        reader,
+        backend=backend,
+        modes=modes,
+        gate=gate,
+        settings=settings,
+        deadline=deadline,
+        tokens=tokens,
+        max_tokens=max_tokens,
+        max_tokens_ceiling=max_tokens_ceiling,
+        policy=policy,
+        clock=clock,
+        sleep=sleep,
+        jitter=jitter,
+    )
+    assert isinstance(outcome, ChunkOutcome)
+    return outcome
+
+
+def converse(
+    user_text: str,
+    system_for: Callable[[ResponseMode], str],
+    reader: AnswerReader[AnswerT],
+    *,
+    backend: Backend,
+    modes: ResponseModeState,
+    gate: Gate,
+    settings: Settings,
+    deadline: float,
+    tokens: int = 0,
+    max_tokens: int | None = None,
+    max_tokens_ceiling: int | None = None,
+    policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> Outcome[AnswerT]:
+    """One request's conversation (``review_chunk`` is the review's), read by ``reader``:
+    response-format fallback, one re-ask after an invalid and one after a cut-off answer,
+    retries with backoff. ``deadline`` is a ``clock()`` time; no request starts after it."""
+    conv = _Conversation(max_tokens, reader.outcome_type)
     attempts = _Attempts(
         backend=backend,
         modes=modes,
@@ -311,18 +383,18 @@ def review_chunk(
         sleep=sleep,
         jitter=jitter,
     )
-    schemas = _schemas(grammar_schema)
     while True:
         mode = modes.current  # raises ResponseFormatRejected when none is left
         if mode != conv.mode:
             conv.restart(mode, system_for(mode), user_text)
         remaining = attempts.time_left(conv)
-        if isinstance(remaining, ChunkOutcome):
+        if isinstance(remaining, Outcome):
             return remaining
         request = ChatRequest(
             messages=conv.messages,
             mode=mode,
-            json_schema=schemas.get(mode, {}),
+            schema_name=reader.schema_name,
+            json_schema=dict(reader.schemas.get(mode, {})),
             temperature=settings.temperature,
             max_tokens=conv.max_tokens,
             timeout=min(settings.timeout, remaining),
@@ -330,9 +402,9 @@ def review_chunk(
         reply = attempts.send(conv, request)
         if reply is None:
             continue
-        if isinstance(reply, ChunkOutcome):
+        if isinstance(reply, Outcome):
             return reply
-        verdict = _read_reply(conv, reply, modes, max_tokens_ceiling)
+        verdict = _read_reply(conv, reply, modes, max_tokens_ceiling, reader.parse)
         if verdict is not None:
             return verdict
 
@@ -345,11 +417,12 @@ def _schemas(grammar_schema: dict[str, Any] | None) -> dict[ResponseMode, dict[s
 
 
 def _read_reply(
-    conv: _Conversation,
+    conv: _Conversation[AnswerT],
     reply: ChatReply,
     modes: ResponseModeState,
     max_tokens_ceiling: int | None,
-) -> ChunkOutcome | None:
+    parse: Callable[[str], AnswerT],
+) -> Outcome[AnswerT] | None:
     """The chunk's outcome from ``reply``; or None after setting up the next attempt (a
     re-ask for a cut-off or invalid answer, or the next response mode after a blank one)."""
     mode = conv.mode
@@ -371,7 +444,7 @@ def _read_reply(
         modes.reject(mode, f"blank content in {mode} mode")
         return None
     try:
-        answer = parse_answer(content)
+        answer = parse(content)
     except InvalidModelOutput as exc:
         if conv.reasked_invalid:
             return conv.outcome(
@@ -386,7 +459,9 @@ def _read_reply(
     return conv.outcome(answer=answer)
 
 
-def _reask_cut_off(conv: _Conversation, max_tokens_ceiling: int | None) -> ChunkOutcome | None:
+def _reask_cut_off(
+    conv: _Conversation[AnswerT], max_tokens_ceiling: int | None
+) -> Outcome[AnswerT] | None:
     """Once: ask for fewer findings with a larger answer budget. Twice: the chunk fails."""
     if conv.reasked_length:
         return conv.outcome(

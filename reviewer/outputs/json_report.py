@@ -31,7 +31,9 @@ text is ``\\u``-escaped, so the output is safe whatever the locale), ending with
       "fingerprint": "0123456789abcdef",  # stable across runs and line shifts
       "score": 6.3,               # severity weight x confidence
       "chunk_id": "…",            # the request the finding came from
-      "code": "…"                 # the new-file code of the range
+      "code": "…",                # the new-file code of the range
+      "verified": true | false | null   # the verification pass confirmed it / its check
+                                  #   failed (shown unchecked) / no check ran (--no-verify)
     }
   ],
   "not_reviewed": [               # files skipped, and why
@@ -59,10 +61,27 @@ text is ``\\u``-escaped, so the output is safe whatever the locale), ending with
     "redactions_secrets": 0,      #   of which secrets
     "redactions_pii": 0,          #   of which personal data (redact-pii)
     "redactions_by_family": {"github-token": 1, "email": 2},  # marker names, counted
-    "response_format": "json_schema" | null
+    "response_format": "json_schema" | null,
+    "verify_chunks": 1, "verify_cached": 0, "verify_failed": 0,   # the verification pass;
+    "verify_requests": 1, "verify_tokens_in": 900, "verify_tokens_out": 120,  # these are
+    "estimated_verify_tokens_in": 1200,        # also in requests/tokens_in/estimated_...
+    "confirmed_findings": 2, "corrected_findings": 1, "refuted_findings": 1,
+    "unverified_findings": 0,     # counts of anchored findings, before dedupe and filters
+    "suppressed_findings": 0,     # reviewer: ignore comments, false positives on the PR
+    "instruction_tokens": 312     # of the repository's instruction files sent
   },
   "dry_run": false,               # true: nothing was sent; findings are empty
-  ...
+  "reviewed_paths": ["src/app.py"],
+  "chunks": [{"index": 0, "id": "…", "paths": ["src/app.py"], "tokens": 1234,
+              "changed_lines": 12}],
+  "warnings": ["…"],              # response-format fallbacks, failed checks, cache problems
+  "dropped": [                    # findings not shown, and why
+    {"kind": "refuted" | "suppressed", "reason": "…", "finding": {…}}
+  ],
+  "instructions": [               # the repository's instruction files and how they were used
+    {"path": "AGENTS.md", "revision": "base 0123456789ab", "globs": [], "tokens": 312,
+     "status": "used" | "truncated" | "over-budget" | "skipped", "detail": ""}
+  ],
   "redaction_sites": [            # with --show-redactions only: where, never the value
     {"path": "config.py", "line": 12, "old_line": null, "family": "github-token",
      "kind": "secret" | "pii"}    # line: new-file number; a removed line has old_line

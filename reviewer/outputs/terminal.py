@@ -19,7 +19,15 @@ from typing import Any
 
 import click
 
-from reviewer.core.values import ChunkFailure, Finding, NotReviewed, ReviewResult, Severity
+from reviewer.core.values import (
+    ChunkFailure,
+    DroppedFinding,
+    Finding,
+    InstructionSource,
+    NotReviewed,
+    ReviewResult,
+    Severity,
+)
 from reviewer.findings.aggregate import counts_by_severity
 
 SHA_CHARS = 7
@@ -39,7 +47,12 @@ Style = Callable[..., str]
 
 
 class TerminalReporter:
+    """``verbose`` (``-v``) also lists the findings dropped (refuted, suppressed) and why."""
+
     name = "terminal"
+
+    def __init__(self, *, verbose: bool = False) -> None:
+        self.verbose = verbose
 
     def render(self, result: ReviewResult, *, color: bool) -> str:
         style: Style = click.style if color else _plain
@@ -49,11 +62,12 @@ class TerminalReporter:
             else [
                 _header(result, style),
                 *_findings(result.findings, style),
+                _dropped(result.dropped, style) if self.verbose else "",
                 _not_reviewed(result.not_reviewed, style),
                 _failures(result.failures, style),
                 _warnings(result.warnings, style),
                 _redaction_sites(result, style),
-                _summary(result, style),
+                _summary(result, style, verbose=self.verbose),
             ]
         )
         return "\n\n".join(s for s in sections if s) + "\n"
@@ -91,9 +105,10 @@ def _findings(findings: tuple[Finding, ...], style: Style) -> list[str]:
 def _finding(f: Finding, style: Style) -> str:
     where = f"{f.start_line}" if f.start_line == f.end_line else f"{f.start_line}-{f.end_line}"
     badge = style(f"[{f.severity.upper()}]", **_SEVERITY_STYLE[f.severity])
+    checked = f"{_SEPARATOR}unverified" if f.verified is False else ""
     lines = [
         f"  {badge} {style(f'{_line(f.path)}:{where}', bold=True)}"
-        f"{_SEPARATOR}{f.category}{_SEPARATOR}confidence {f.confidence:.2f}",
+        f"{_SEPARATOR}{f.category}{_SEPARATOR}confidence {f.confidence:.2f}{checked}",
         "    " + style(_line(f.title), bold=True),
     ]
     if f.message:
@@ -107,6 +122,42 @@ def _finding(f: Finding, style: Style) -> str:
             style(_rstrip(f"      + {ln}"), fg="green") for ln in _block(f.suggestion).splitlines()
         )
     return "\n".join(lines)
+
+
+def _dropped(items: tuple[DroppedFinding, ...], style: Style) -> str:
+    if not items:
+        return ""
+
+    def entry(d: DroppedFinding) -> str:
+        f = d.finding
+        where = f"{f.start_line}" if f.start_line == f.end_line else f"{f.start_line}-{f.end_line}"
+        return (
+            f"  [{f.severity.upper()}] {_line(f.path)}:{where} {_line(f.title)}"
+            f" - {d.kind}: {_line(d.reason)}"
+        )
+
+    title = style(f"Not shown ({len(items)}: refuted or suppressed)", bold=True)
+    return "\n".join([title, *_capped(items, entry)])
+
+
+def _instructions(items: tuple[InstructionSource, ...]) -> str:
+    if not items:
+        return ""
+
+    def entry(i: InstructionSource) -> str:
+        notes = [_line(i.revision)] if i.revision else []
+        if i.globs:
+            notes.append("for " + ", ".join(_line(g) for g in i.globs))
+        if i.status in ("used", "truncated"):
+            notes.append(_plural(i.tokens, "token"))
+        if i.status != "used":
+            notes.append(i.status + (f": {_line(i.detail)}" if i.detail else ""))
+        return f"{_line(i.path)} ({'; '.join(notes)})"
+
+    shown = [entry(i) for i in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        shown.append(f"and {len(items) - MAX_LISTED} more")
+    return "Instructions: " + ", ".join(shown)
 
 
 def _not_reviewed(items: tuple[NotReviewed, ...], style: Style) -> str:
@@ -137,7 +188,7 @@ def _failures(items: tuple[ChunkFailure, ...], style: Style) -> str:
     return "\n".join([title, *_capped(items, entry)])
 
 
-def _summary(result: ReviewResult, style: Style) -> str:
+def _summary(result: ReviewResult, style: Style, *, verbose: bool = False) -> str:
     lines = [style("Summary", bold=True), style(_verdict(result), **_verdict_style(result))]
     # A score for a review that covered nothing would read as a verdict on the code.
     if _chunks_total(result) > len(result.failures):
@@ -145,7 +196,10 @@ def _summary(result: ReviewResult, style: Style) -> str:
         lines.append(f"Score: {style(f'{result.score}/10', **_score_style(result.score))}{scope}")
     if result.summary.strip():
         lines.append(_indent(_block(result.summary.strip()), ""))
-    lines.append(_stats_line(result))
+    instructions = _instructions(result.instructions)
+    if instructions:
+        lines.append(instructions)
+    lines.append(_stats_line(result, verbose=verbose))
     return "\n".join(lines)
 
 
@@ -162,8 +216,19 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
         f"Source: {_line(result.source)}",
         f"Files: {s.files_reviewed} to review, {s.files_not_reviewed} not reviewed"
         f" ({s.files_total} total)",
-        f"Chunks: {s.chunks} (one request each)",
-        f"Tokens: ~{s.estimated_tokens_in:,} in (estimated{_of_context(s.context_tokens)})",
+        f"Chunks: {s.chunks} (one request each"
+        + (
+            ", and a verification request for each with findings)"
+            if s.estimated_verify_tokens_in
+            else ")"
+        ),
+        f"Tokens: ~{s.estimated_tokens_in:,} in (estimated{_of_context(s.context_tokens)}"
+        + (
+            f"; ~{s.estimated_verify_tokens_in:,} of it for verification, assuming half the"
+            " chunks have findings)"
+            if s.estimated_verify_tokens_in
+            else ")"
+        ),
         f"Estimated cost: {cost if cost else 'unknown (no price for this model)'}",
     ]
     if s.redactions:
@@ -172,6 +237,9 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
             f"Redactions: {_redaction_counts(result)} would be redacted"
             + (f" ({families})" if families else "")
         )
+    instructions = _instructions(result.instructions)
+    if instructions:
+        lines.append(instructions)
     for chunk in result.chunks:
         paths = ", ".join(_line(p) for p in chunk.paths)
         lines.append(
@@ -260,7 +328,7 @@ def _score_style(score: int) -> dict[str, Any]:
     return {"fg": "red", "bold": True}
 
 
-def _stats_line(result: ReviewResult) -> str:
+def _stats_line(result: ReviewResult, *, verbose: bool = False) -> str:
     s = result.stats
     chunk_notes = [
         f"{n} {what}" for n, what in ((s.chunks_failed, "failed"), (s.chunks_cached, "cached")) if n
@@ -275,17 +343,32 @@ def _stats_line(result: ReviewResult) -> str:
         f"{s.duration_s:.1f}s",
         f"findings: {_severity_counts(result.findings) or 'none'}",
     ]
+    if s.verify_chunks:
+        checks = [
+            f"{n} {what}"
+            for n, what in (
+                (s.confirmed_findings, "confirmed"),
+                (s.corrected_findings, "corrected"),
+                (s.refuted_findings, "refuted"),
+                (s.unverified_findings, "unverified"),
+            )
+            if n
+        ]
+        parts.append(f"verified: {', '.join(checks) or 'nothing'}")
     hidden = [
         f"{n} {what}"
         for n, what in (
             (s.filtered_findings, "filtered"),
             (s.duplicate_findings, "duplicate"),
             (s.discarded_findings, "discarded"),
+            (s.refuted_findings, "refuted"),
+            (s.suppressed_findings, "suppressed"),
         )
         if n
     ]
     if hidden:
-        parts.append(f"not shown: {', '.join(hidden)}")
+        listed = " (-v lists them)" if result.dropped and not verbose else ""
+        parts.append(f"not shown: {', '.join(hidden)}{listed}")
     if s.redactions:
         parts.append(f"{_redaction_counts(result)} redacted")
     return _SEPARATOR.join(parts)

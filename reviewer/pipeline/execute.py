@@ -28,6 +28,7 @@ from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
 class Executed:
     outcomes: dict[str, tuple[ChunkOutcome, bool]]  # by chunk id: (outcome, from the cache)
     warnings: tuple[str, ...]  # response-format fallbacks
+    learned: str | None = None  # the response mode later requests of the endpoint start with
 
     def answers(self, plan: ReviewPlan) -> Iterator[tuple[Chunk, ModelAnswer]]:
         """Each answered chunk with its answer, in the plan's order."""
@@ -56,7 +57,7 @@ class Sender:
         ceiling = self.plan.window - SAFETY_MARGIN - planned.tokens
         outcome = review_chunk(
             planned.text,
-            lambda mode: system_for(self.settings, chunk.paths, mode),
+            lambda mode: system_for(self.settings, chunk.paths, mode, self.plan.instructions),
             backend=self.backend,
             modes=self.modes,
             gate=self.gate,
@@ -119,7 +120,7 @@ def execute_plan(
         return Executed(outcomes, ())
     mode_key = f"{endpoint.base_url}|{endpoint.model}"
     remembered = cache.get_mode(mode_key) if cache else None
-    modes = ResponseModeState(_modes_to_try(endpoint, remembered))
+    modes = ResponseModeState(modes_to_try(endpoint, remembered))
     gate = RateGate(clock=clock, sleep=sleep, shared=limiter)
     prepare = getattr(backend, "prepare", None)  # optional: backends without setup lack it
     if limiter is not None and callable(prepare):
@@ -134,10 +135,10 @@ def execute_plan(
         f"the endpoint rejected response format {mode} ({reason}); fell back"
         for mode, reason in modes.rejections
     )
-    return Executed(outcomes, warnings)
+    return Executed(outcomes, warnings, learned or remembered)
 
 
-def _modes_to_try(endpoint: Endpoint, remembered: str | None) -> tuple[ResponseMode, ...]:
+def modes_to_try(endpoint: Endpoint, remembered: str | None) -> tuple[ResponseMode, ...]:
     available = endpoint.response_modes
     for index, mode in enumerate(available):
         if mode == remembered:

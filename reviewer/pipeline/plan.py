@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 from reviewer.core.errors import BudgetExceeded, ConfigError, CostLimitExceeded
 from reviewer.core.globs import glob_matches
 from reviewer.core.settings import Settings
-from reviewer.core.values import Chunk, ChunkInfo, NotReviewed, RedactionSite
+from reviewer.core.values import (
+    Chunk,
+    ChunkInfo,
+    InstructionFile,
+    InstructionSource,
+    NotReviewed,
+    RedactionSite,
+)
 from reviewer.llm.answer import ModelAnswer, strict_json_schema
 from reviewer.llm.backend import ResponseMode
 from reviewer.llm.modelinfo import (
@@ -27,6 +34,7 @@ from reviewer.llm.modelinfo import (
 from reviewer.llm.prompt import system_prompt
 from reviewer.pipeline.ports import AnswerCache, Endpoint
 from reviewer.prepare.chunker import make_chunks
+from reviewer.prepare.instructions import applicable, budget_instructions, label
 from reviewer.prepare.render import render_chunk
 from reviewer.prepare.screen import Screened
 from reviewer.prepare.tokens import Tokenizer
@@ -39,6 +47,16 @@ if TYPE_CHECKING:
 PROMPT_VERSION = "1"
 # For the cost estimate before sending: a typical answer, capped by the reserve.
 TYPICAL_ANSWER_TOKENS = 600
+# The verification pass, estimated before anything is sent (so before anyone knows which
+# chunks will have findings): VERIFY_SHARE of the chunks are assumed to have findings; each
+# such request carries the verification prompt, the code around a few findings (at most
+# VERIFY_CODE_TOKENS, never more than the chunk) and VERIFY_CANDIDATE_TOKENS of candidates, and
+# its answer VERIFY_ANSWER_TOKENS. Meant as a ceiling for --max-cost: bench/quality.py measures
+# how it compares with real runs (BENCHMARKS.md).
+VERIFY_SHARE = 0.5
+VERIFY_CODE_TOKENS = 600  # three findings' regions of 21 numbered lines
+VERIFY_CANDIDATE_TOKENS = 350
+VERIFY_ANSWER_TOKENS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +82,10 @@ class ReviewPlan:
     window: int  # the model's context window
     prices: tuple[float | None, float | None]  # USD per 1M tokens in, out
     cached: dict[str, ModelAnswer]  # answers an earlier run gave, by chunk id
+    # the repository's instruction files, within their budget (reviewer.prepare.instructions)
+    instructions: tuple[InstructionFile, ...] = ()
+    verify_system_tokens: int = 0  # the verification prompt's tokens; 0: --no-verify
+    instruction_sources: tuple[InstructionSource, ...] = ()  # how each file was used
     context_sites: tuple[RedactionSite, ...] = ()  # where context lines were redacted
     warnings: tuple[str, ...] = ()  # e.g. context that could not be read
 
@@ -93,10 +115,25 @@ class ReviewPlan:
         return tuple(p for p in self.chunks if p.chunk.id not in self.cached)
 
     def estimate(self, chunks: Sequence[PlannedChunk]) -> tuple[int, float | None]:
-        """(input tokens, USD) for sending ``chunks``, with a typical answer for each."""
-        tokens_in = sum(p.tokens for p in chunks)
-        tokens_out = len(chunks) * min(self.reserve, TYPICAL_ANSWER_TOKENS)
+        """(input tokens, USD) for sending ``chunks``, with a typical answer for each, and the
+        verification pass's expected share (see ``VERIFY_SHARE``)."""
+        verify_in, verify_out = self.verify_estimate(chunks)
+        tokens_in = sum(p.tokens for p in chunks) + verify_in
+        tokens_out = len(chunks) * min(self.reserve, TYPICAL_ANSWER_TOKENS) + verify_out
         return tokens_in, estimate_cost(tokens_in, tokens_out, *self.prices)
+
+    def verify_estimate(self, chunks: Sequence[PlannedChunk]) -> tuple[int, int]:
+        """(input, output) tokens the verification of ``chunks`` is expected to take."""
+        if not self.verify_system_tokens or not chunks:
+            return 0, 0
+        per_chunk = sum(
+            self.verify_system_tokens
+            + min(p.chunk.tokens, VERIFY_CODE_TOKENS)
+            + VERIFY_CANDIDATE_TOKENS
+            for p in chunks
+        )
+        answers = len(chunks) * min(self.reserve, VERIFY_ANSWER_TOKENS)
+        return round(VERIFY_SHARE * per_chunk), round(VERIFY_SHARE * answers)
 
 
 def plan_review(
@@ -104,18 +141,21 @@ def plan_review(
     settings: Settings,
     endpoint: Endpoint,
     tokenizer: Tokenizer,
+    instructions: Sequence[InstructionFile] = (),
     *,
     contents: ContentReader | None = None,
     outliner: Outliner | None = None,
 ) -> ReviewPlan:
     """Chunk the screened files, with the context ``contents`` lets us show around them.
     With nothing to send, no count is needed: a hook run with nothing staged never loads the
-    tokenizer (nor reads a file)."""
+    tokenizer (nor reads a file). ``instructions``: the repository's instruction files, which
+    get their budget here (``reviewer.prepare.instructions``)."""
     window = context_window(settings, endpoint.model)
     prices = model_prices(settings, endpoint.model)
     if not screened.files:
         return ReviewPlan((), (), 0, window, prices, {})
-    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer)
+    rules, sources = budget_instructions(instructions, tokenizer, window)
+    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer, rules)
     # Imported here: a run with nothing to review loads none of the context machinery.
     from reviewer.prepare.context.gather import gather_context
     from reviewer.prepare.context.outline import ParsingOutliner
@@ -131,7 +171,8 @@ def plan_review(
         pii=settings.redact_pii,
     )
     chunks, over_budget = make_chunks(screened.files, budget, tokenizer, contexts=gathered.levels)
-    planned = tuple(_planned(c, settings, endpoint, tokenizer) for c in chunks)
+    planned = tuple(_planned(c, settings, endpoint, tokenizer, rules) for c in chunks)
+    verify_tokens = _verify_prompt_tokens(settings, endpoint, tokenizer) if settings.verify else 0
     return ReviewPlan(
         planned,
         over_budget,
@@ -139,16 +180,32 @@ def plan_review(
         window,
         prices,
         {},
+        instructions=rules,
+        verify_system_tokens=verify_tokens,
+        instruction_sources=sources,
         context_sites=gathered.sites,
         warnings=gathered.warnings,
     )
 
 
+def _verify_prompt_tokens(settings: Settings, endpoint: Endpoint, tokenizer: Tokenizer) -> int:
+    # Imported here: the verification pass's models cost a hook with nothing to review.
+    from reviewer.llm.verify import verify_schema
+    from reviewer.llm.verify_prompt import verify_system_prompt
+
+    mode = endpoint.response_modes[0]
+    return tokenizer.count(verify_system_prompt(settings.language, mode, verify_schema()))
+
+
 def _planned(
-    chunk: Chunk, settings: Settings, endpoint: Endpoint, tokenizer: Tokenizer
+    chunk: Chunk,
+    settings: Settings,
+    endpoint: Endpoint,
+    tokenizer: Tokenizer,
+    instructions: Sequence[InstructionFile],
 ) -> PlannedChunk:
     text = render_chunk(chunk.files)
-    system = system_for(settings, chunk.paths, endpoint.response_modes[0])
+    system = system_for(settings, chunk.paths, endpoint.response_modes[0], instructions)
     return PlannedChunk(
         chunk=chunk,
         text=text,
@@ -221,7 +278,12 @@ def _paths_instructions(settings: Settings, paths: Sequence[str]) -> tuple[tuple
     )
 
 
-def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> str:
+def system_for(
+    settings: Settings,
+    paths: Sequence[str],
+    mode: ResponseMode,
+    instructions: Sequence[InstructionFile] = (),
+) -> str:
     return system_prompt(
         settings.language,
         settings.instructions,
@@ -229,6 +291,7 @@ def system_for(settings: Settings, paths: Sequence[str], mode: ResponseMode) -> 
         mode,
         strict_json_schema(),
         context=settings.context != "lines",
+        repo_instructions=tuple((label(f), f.text) for f in applicable(instructions, paths)),
     )
 
 
@@ -237,14 +300,20 @@ def context_window(settings: Settings, model: str) -> int:
     return settings.context_window or (info.context_window if info else DEFAULT_CONTEXT_WINDOW)
 
 
-def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[int, int]:
+def chunk_budget(
+    settings: Settings,
+    model: str,
+    tokenizer: Tokenizer,
+    instructions: Sequence[InstructionFile] = (),
+) -> tuple[int, int]:
     """(tokens a chunk's user message may take, tokens reserved for the answer)."""
     info = model_info(model)
     window = context_window(settings, model)
     reserve = settings.max_output_tokens or (
         info.output_reserve if info else DEFAULT_OUTPUT_RESERVE
     )
-    # The largest system prompt any chunk can get: schema in the prompt, every path instruction.
+    # The largest system prompt any chunk can get: schema in the prompt, every path instruction
+    # and every repository instruction file.
     largest = system_prompt(
         settings.language,
         settings.instructions,
@@ -252,6 +321,7 @@ def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[
         "prompt",
         strict_json_schema(),
         context=settings.context != "lines",
+        repo_instructions=tuple((label(f), f.text) for f in instructions),
     )
     budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
     budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)
@@ -264,10 +334,12 @@ def chunk_budget(settings: Settings, model: str, tokenizer: Tokenizer) -> tuple[
     return budget, reserve
 
 
-def cache_key(endpoint: Endpoint, settings: Settings, system: str, user: str) -> str:
+def cache_key(
+    endpoint: Endpoint, settings: Settings, system: str, user: str, version: str = PROMPT_VERSION
+) -> str:
     material = json.dumps(
         [
-            PROMPT_VERSION,
+            version,
             endpoint.base_url,
             endpoint.model,
             settings.temperature,

@@ -3,10 +3,13 @@ tests pass fakes of the seams behind them)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reviewer.llm.answer import ModelAnswer
 from reviewer.llm.backend import ResponseMode
+
+if TYPE_CHECKING:
+    from reviewer.llm.verify import VerifyAnswer
 
 
 class Endpoint(Protocol):
@@ -32,5 +35,7 @@ class AnswerCache(Protocol):
 
     def get(self, key: str) -> ModelAnswer | None: ...
     def put(self, key: str, answer: ModelAnswer) -> None: ...
+    def get_verification(self, key: str) -> VerifyAnswer | None: ...
+    def put_verification(self, key: str, answer: VerifyAnswer) -> None: ...
     def get_mode(self, endpoint: str) -> str | None: ...
     def put_mode(self, endpoint: str, mode: str) -> None: ...

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer import __version__
-from reviewer.core.values import ChangeSet, ChunkFailure, RedactionSite, ReviewResult, Stats
+from reviewer.core.values import (
+    ChangeSet,
+    ChunkFailure,
+    RedactionSite,
+    RepoRules,
+    ReviewResult,
+    Stats,
+)
 from reviewer.findings.aggregate import counts_by_severity
 from reviewer.findings.anchor import sanitize
 from reviewer.findings.collect import Collected
@@ -20,6 +27,9 @@ from reviewer.pipeline.plan import ReviewPlan
 from reviewer.pipeline.ports import Endpoint
 from reviewer.prepare.screen import Screened
 
+if TYPE_CHECKING:
+    from reviewer.pipeline.check import Checked
+
 
 @dataclass(frozen=True, slots=True)
 class Report:
@@ -30,28 +40,46 @@ class Report:
     screened: Screened
     plan: ReviewPlan
     show_redactions: bool = False  # list where values were redacted (--show-redactions)
+    rules: RepoRules = RepoRules()  # noqa: RUF009 - frozen, so sharing it is safe
 
     def unsent(self, dry_run: bool, duration: float) -> ReviewResult:
         """A dry run, or nothing to send."""
         summary = "Dry run: nothing was sent." if dry_run else combine_summaries([], 0, 0)
         stats = Stats(**self._base_stats(), duration_s=round(duration, 3))
         return self._result(
-            score=10, summary=summary, stats=stats, dry_run=dry_run, warnings=self.plan.warnings
+            score=10,
+            summary=summary,
+            stats=stats,
+            dry_run=dry_run,
+            warnings=(*self.plan.warnings, *self.rules.warnings),
         )
 
-    def reviewed(self, executed: Executed, collected: Collected, duration: float) -> ReviewResult:
+    def reviewed(
+        self,
+        executed: Executed,
+        collected: Collected,
+        duration: float,
+        checked: Checked | None = None,
+    ) -> ReviewResult:
+        if checked is None:
+            from reviewer.pipeline.check import Checked
+
+            checked = Checked()
         outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
         failures = failures_of(self.plan, executed)
         findings = collected.aggregated.findings
-        usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes)
-        usage_out = sum(o.usage.completion_tokens for o, _ in outcomes)
+        usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes) + checked.usage.prompt_tokens
+        usage_out = (
+            sum(o.usage.completion_tokens for o, _ in outcomes) + checked.usage.completion_tokens
+        )
         modes = [o.mode_used for o, _ in outcomes if o.mode_used]
         stats = Stats(
             **self._base_stats(),
+            **_check_stats(checked),
             chunks_failed=len(failures),
             chunks_cached=sum(from_cache for _, from_cache in outcomes),
-            requests=sum(o.requests for o, _ in outcomes),
-            retries=sum(o.retries for o, _ in outcomes),
+            requests=sum(o.requests for o, _ in outcomes) + checked.requests,
+            retries=sum(o.retries for o, _ in outcomes) + checked.retries,
             tokens_in=usage_in,
             tokens_out=usage_out,
             cost_usd=estimate_cost(usage_in, usage_out, *self.plan.prices),
@@ -71,7 +99,17 @@ class Report:
             findings=findings,
             failures=failures,
             stats=stats,
-            warnings=(*self.plan.warnings, *executed.warnings),
+            warnings=tuple(
+                dict.fromkeys(
+                    (
+                        *self.plan.warnings,
+                        *executed.warnings,
+                        *self.rules.warnings,
+                        *checked.warnings,
+                    )
+                )
+            ),
+            dropped=checked.dropped,
         )
 
     @property
@@ -92,6 +130,8 @@ class Report:
             "redactions_secrets": sum(1 for s in self.sites if s.kind == "secret"),
             "redactions_pii": sum(1 for s in self.sites if s.kind == "pii"),
             "redactions_by_family": dict(sorted(Counter(s.family for s in self.sites).items())),
+            "estimated_verify_tokens_in": self.plan.verify_estimate(self.plan.chunks)[0],
+            "instruction_tokens": sum(s.tokens for s in self.plan.instruction_sources),
         }
 
     @property
@@ -112,9 +152,26 @@ class Report:
                 "reviewed_paths": self.plan.reviewed_paths,
                 "chunks": self.plan.infos,
                 "redaction_sites": self.sites if self.show_redactions else (),
+                "instructions": (*self.plan.instruction_sources, *self.rules.skipped),
                 **fields,
             }
         )
+
+
+def _check_stats(checked: Checked) -> dict[str, int]:
+    return {
+        "verify_chunks": checked.chunks,
+        "verify_cached": checked.cached,
+        "verify_failed": checked.failed,
+        "verify_requests": checked.requests,
+        "verify_tokens_in": checked.usage.prompt_tokens,
+        "verify_tokens_out": checked.usage.completion_tokens,
+        "confirmed_findings": checked.confirmed,
+        "corrected_findings": checked.corrected,
+        "refuted_findings": checked.refuted,
+        "unverified_findings": checked.unverified,
+        "suppressed_findings": checked.suppressed,
+    }
 
 
 def failures_of(plan: ReviewPlan, executed: Executed) -> tuple[ChunkFailure, ...]:

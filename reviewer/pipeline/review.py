@@ -1,8 +1,8 @@
 """``run_review``: the pipeline as one plain function, its collaborators passed in.
 
-changes -> screen (filters, secret files, redaction) -> plan (chunks, prompts, cache keys,
-estimate) -> cache -> cost limit, monthly budget -> send (llm) -> collect findings (anchor,
-aggregate) -> result
+changes -> screen (filters, secret files, redaction) -> plan (context, chunks, prompts with
+the repository's instructions, cache keys, estimate) -> cache -> cost limit, monthly budget ->
+send (llm) -> anchor -> check (suppressions, verification pass) -> aggregate -> result
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, ReviewResult
-from reviewer.findings.collect import collect_findings
+from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
+from reviewer.findings.collect import aggregate_findings, anchor_answers
 from reviewer.llm.backend import Backend
 from reviewer.llm.ratelimit import SharedLimiter
 from reviewer.pipeline.execute import execute_plan
@@ -51,15 +51,22 @@ def run_review(
     sleep: Callable[[float], None] = time.sleep,
     contents: ContentReader | None = None,
     outliner: Outliner | None = None,
+    rules: RepoRules = RepoRules(),  # noqa: B008 - frozen, so sharing it is safe
 ) -> ReviewResult:
     """``contents`` reads the new side of changed files for context (None: the diff's context
     lines only, as ``--context lines``); ``outliner`` finds their definitions (None: parse)."""
     started = clock()
     screened = screen_files(changes.files, settings)
     plan = plan_review(
-        screened, settings, endpoint, tokenizer, contents=contents, outliner=outliner
+        screened,
+        settings,
+        endpoint,
+        tokenizer,
+        rules.instructions,
+        contents=contents,
+        outliner=outliner,
     )
-    report = Report(changes, endpoint, screened, plan, show_redactions)
+    report = Report(changes, endpoint, screened, plan, show_redactions=show_redactions, rules=rules)
     if progress:
         progress.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
     if dry_run or not plan.chunks:
@@ -79,5 +86,24 @@ def run_review(
         deadline=started + settings.deadline,
         limiter=limiter,
     )
-    collected = collect_findings(executed.answers(plan), settings)
-    return report.reviewed(executed, collected, clock() - started)
+    # Loaded only once something was sent or cached: a hook with nothing staged stays lean.
+    from reviewer.pipeline.check import Verifier, check_findings
+
+    anchored = anchor_answers(executed.answers(plan))
+    verifier = Verifier(
+        plan=plan,
+        settings=settings,
+        endpoint=endpoint,
+        backend=backend,
+        tokenizer=tokenizer,
+        cache=cache,
+        clock=clock,
+        sleep=sleep,
+        deadline=started + settings.deadline,
+        learned=executed.learned,
+    )
+    checked = check_findings(anchored, rules, verifier)
+    collected = aggregate_findings(
+        checked.findings, settings, discarded=anchored.discarded, clamped=anchored.clamped
+    )
+    return report.reviewed(executed, collected, clock() - started, checked)

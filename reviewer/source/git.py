@@ -247,6 +247,46 @@ class GitRepo:
         if status != 0:
             raise GitError(f"git fetch from {remote} failed: {_first_line(err)}")
 
+    # ------------------------------------------------------------------ files of a revision
+
+    def tree(self, rev: str, name: str | None = None) -> CommitTree | None:
+        """The files of commit ``rev`` (for the repository's instruction files), labelled
+        ``name`` (default ``rev``) and the short sha; None when ``rev`` names no commit here
+        (a repository without commits)."""
+        full_sha = len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
+        sha = rev if full_sha else self.resolve(rev)  # a known commit saves a git call
+        if sha is None:
+            return None
+        label = name or rev
+        return CommitTree(self, sha, sha[:12] if label == sha else f"{label} {sha[:12]}")
+
+    def read_tree(self, sha: str, paths: Sequence[str], max_bytes: int) -> dict[str, bytes | None]:
+        """Regular files at commit ``sha`` under ``paths`` (files or directories, from the
+        root): path -> content, or None for a symbolic link, a submodule or a file over
+        ``max_bytes``. One ``ls-tree`` and at most one ``cat-file --batch``."""
+        if not paths:
+            return {}
+        listing = self._check(["ls-tree", "-r", "-l", "-z", "--full-tree", sha, "--", *paths])
+        found: dict[str, bytes | None] = {}
+        wanted: list[tuple[str, str]] = []
+        for entry in listing.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, raw_path = entry.partition(b"\t")
+            mode, kind, blob, size = meta.split()
+            path = raw_path.decode("utf-8", errors="replace")
+            if kind != b"blob" or mode == b"120000" or int(size) > max_bytes:
+                found[path] = None
+            else:
+                found[path] = b""
+                wanted.append((path, blob.decode("ascii")))
+        if wanted:
+            stdin = "".join(f"{blob}\n" for _, blob in wanted).encode()
+            out = self._check(["cat-file", "--batch"], stdin=stdin)
+            for (path, _), content in zip(wanted, _batch_contents(out), strict=True):
+                found[path] = content
+        return found
+
     # ------------------------------------------------------------------ internals
 
     def _between(
@@ -474,6 +514,38 @@ def _read_exactly(stream: IO[bytes], size: int, keep: bool = True) -> bytes:
             chunks.append(piece)
         size -= len(piece)
     return b"".join(chunks)
+
+
+class CommitTree:
+    """``reviewer.source.rulefiles.FileTree`` over one commit of an open ``GitRepo``."""
+
+    def __init__(self, repo: GitRepo, sha: str, label: str) -> None:
+        self._repo = repo
+        self._sha = sha
+        self._label = label
+
+    @property
+    def revision(self) -> str:
+        return self._label
+
+    def read(self, paths: Sequence[str], max_bytes: int) -> dict[str, bytes | None]:
+        return self._repo.read_tree(self._sha, paths, max_bytes)
+
+
+def _batch_contents(out: bytes) -> list[bytes]:
+    """The objects' contents in ``git cat-file --batch`` output ("<id> <type> <size>\\n" then
+    the bytes and a newline, per object)."""
+    contents: list[bytes] = []
+    at = 0
+    while at < len(out):
+        header_end = out.index(b"\n", at)
+        parts = out[at:header_end].split()
+        if len(parts) != 3:
+            raise GitError(f"git cat-file: unexpected output {out[at:header_end][:80]!r}")
+        size = int(parts[2])
+        contents.append(out[header_end + 1 : header_end + 1 + size])
+        at = header_end + 1 + size + 1
+    return contents
 
 
 def _first_line(stderr: str) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from reviewer.llm.answer import ModelAnswer
+from reviewer.llm.verify import VerifyAnswer
 
 if TYPE_CHECKING:
     from reviewer.prepare.context.outline import Outline, Outliner
@@ -113,6 +114,26 @@ class ReviewCache:
         return answer
 
     def put(self, key: str, answer: ModelAnswer) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO answers (key, answer, created) VALUES (?, ?, ?)",
+            (key, answer.model_dump_json(), self._clock()),
+        )
+
+    def get_verification(self, key: str) -> VerifyAnswer | None:
+        """A verification pass's answer (same table: its keys hash another request)."""
+        row = self._read("SELECT answer FROM answers WHERE key = ?", (key,))
+        if row is None:
+            self.misses += 1
+            return None
+        try:
+            answer = VerifyAnswer.model_validate_json(row[0])
+        except ValidationError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return answer
+
+    def put_verification(self, key: str, answer: VerifyAnswer) -> None:
         self._write(
             "INSERT OR REPLACE INTO answers (key, answer, created) VALUES (?, ?, ?)",
             (key, answer.model_dump_json(), self._clock()),

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reviewer.llm.answer import ModelAnswer
 from reviewer.llm.backend import RESPONSE_MODES
+from reviewer.llm.verify import VerifyAnswer
 from reviewer.store.cache import MAX_AGE_DAYS
 from reviewer.store.redis_link import RedisLink, StoreGarbage, decode, encode
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from reviewer.store.cache import ReviewCache
 
 TTL_S = MAX_AGE_DAYS * 86_400
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/@-]+")
 _SCAN_BATCH = 500
 
@@ -53,24 +56,40 @@ class SharedCache:
     # ------------------------------------------------------------------ answers
 
     def get(self, key: str) -> ModelAnswer | None:
-        name = self._prefix + "answer:" + key
+        return self._get("answer:", key, ModelAnswer, self._local.get)
+
+    def put(self, key: str, answer: ModelAnswer) -> None:
+        self._local.put(key, answer)
+        self._put_remote(self._prefix + "answer:" + key, answer.model_dump_json())
+
+    def get_verification(self, key: str) -> VerifyAnswer | None:
+        return self._get("verify:", key, VerifyAnswer, self._local.get_verification)
+
+    def put_verification(self, key: str, answer: VerifyAnswer) -> None:
+        self._local.put_verification(key, answer)
+        self._put_remote(self._prefix + "verify:" + key, answer.model_dump_json())
+
+    def _get(
+        self,
+        kind: str,
+        key: str,
+        model: type[AnswerT],
+        local_get: Callable[[str], AnswerT | None],
+    ) -> AnswerT | None:
+        name = self._prefix + kind + key
         found = self._link.run("reading an answer", lambda r: _text(r.get(name)))
         if isinstance(found, str):
             try:
-                answer = ModelAnswer.model_validate_json(found)
+                answer = model.model_validate_json(found)
             except ValidationError:
                 answer = None  # written by an incompatible version: ask again
             if answer is not None:
                 self.remote_hits += 1
                 return answer
-        answer = self._local.get(key)
+        answer = local_get(key)
         if answer is not None and found is None:
             self._put_remote(name, answer.model_dump_json())  # share what only we had
         return answer
-
-    def put(self, key: str, answer: ModelAnswer) -> None:
-        self._local.put(key, answer)
-        self._put_remote(self._prefix + "answer:" + key, answer.model_dump_json())
 
     # ------------------------------------------------------------------ dialects
 

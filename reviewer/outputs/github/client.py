@@ -32,7 +32,7 @@ from typing import Any
 from reviewer import __version__
 from reviewer.core.errors import GitHubError
 from reviewer.outputs.github.event import PullRequestContext
-from reviewer.outputs.github.wire import IssueComment, ReviewComment
+from reviewer.outputs.github.wire import IssueComment, ReviewComment, ReviewThread
 from reviewer.outputs.httpjson import Response, build_opener, exchange
 from reviewer.outputs.httpjson import decode_body as _decode
 
@@ -40,6 +40,20 @@ SECONDARY_LIMIT_WAIT = 60.0
 _RETRYABLE_5XX = frozenset({500, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "PATCH", "DELETE", "PUT"})
 _WRITES = frozenset({"POST", "PATCH", "DELETE", "PUT"})
+# Threads and whether they are resolved exist only in GraphQL; the first comment's REST id
+# ties a thread to our comment. 100 is the largest page GraphQL serves.
+_THREADS_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { isResolved comments(first: 1) { totalCount nodes { databaseId } } }
+      }
+    }
+  }
+}
+"""
 
 
 class GitHubClient:
@@ -57,8 +71,10 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
+        graphql_url: str | None = None,
     ) -> None:
         self._base = api_url.rstrip("/")
+        self._graphql = graphql_url
         self._token = token
         self._timeout = timeout
         self._max_retries = max_retries
@@ -76,6 +92,7 @@ class GitHubClient:
     @classmethod
     def for_context(cls, ctx: PullRequestContext, **kwargs: Any) -> GitHubClient:
         """A client for the run's API URL and token; ``kwargs`` as for the constructor."""
+        kwargs.setdefault("graphql_url", ctx.graphql_endpoint)
         return cls(ctx.api_url, ctx.token.get_secret_value(), **kwargs)
 
     def __repr__(self) -> str:
@@ -107,6 +124,48 @@ class GitHubClient:
         path = f"/repos/{repo}/issues/comments/{comment_id}"
         data = self.request("PATCH", path, body={"body": body}).data
         return IssueComment.model_validate(data)
+
+    def list_review_threads(self, repo: str, number: int) -> list[ReviewThread]:
+        """The PR's review threads (GraphQL): resolved or not, and how many comments."""
+        owner, _, name = repo.partition("/")
+        threads: list[ReviewThread] = []
+        after: str | None = None
+        for _ in range(self._max_pages):
+            variables = {"owner": owner, "name": name, "number": number, "after": after}
+            data = self.graphql(_THREADS_QUERY, variables)
+            try:
+                connection = data["repository"]["pullRequest"]["reviewThreads"]
+                for node in connection["nodes"]:
+                    comments = node["comments"]
+                    threads.append(
+                        ReviewThread(
+                            root_id=comments["nodes"][0]["databaseId"],
+                            is_resolved=node["isResolved"],
+                            comments=comments["totalCount"],
+                        )
+                    )
+                page = connection["pageInfo"]
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise GitHubError(f"GraphQL reviewThreads: unexpected answer ({exc})") from None
+            if not page.get("hasNextPage"):
+                return threads
+            after = page.get("endCursor")
+        raise GitHubError(f"GraphQL reviewThreads: more than {self._max_pages} pages")
+
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> Any:
+        """``data`` of a GraphQL query; its ``errors`` (GitHub answers them with HTTP 200)
+        raise ``GitHubError``. A query reads: retried like a GET, not spaced like a write."""
+        if not self._graphql:
+            raise GitHubError("no GraphQL endpoint is configured")
+        body = {"query": query, "variables": dict(variables)}
+        response = self._with_retries("POST", self._graphql, "/graphql", body, idempotent=True)
+        data = response.data
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if errors or not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+            first = errors[0] if isinstance(errors, list) and errors else {}
+            message = first.get("message") if isinstance(first, dict) else str(first)
+            raise GitHubError(self._scrub(f"POST /graphql: {message or 'no data'}"))
+        return data["data"]
 
     # ------------------------------------------------------------------ transport
 
@@ -143,15 +202,22 @@ class GitHubClient:
         return self._with_retries(method, url, shown, body)
 
     def _with_retries(
-        self, method: str, url: str, shown: str, body: Mapping[str, Any] | None
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        body: Mapping[str, Any] | None,
+        *,
+        idempotent: bool | None = None,
     ) -> Response:
         secondary_wait = SECONDARY_LIMIT_WAIT
+        retryable = method in _IDEMPOTENT if idempotent is None else idempotent
         for attempt in range(self._max_retries + 1):
             last = attempt == self._max_retries
             try:
                 status, headers, raw = self._send(method, url, body)
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-                if last or method not in _IDEMPOTENT:
+                if last or not retryable:
                     reason = getattr(exc, "reason", exc)
                     raise GitHubError(
                         self._scrub(f"{method} {shown}: {type(exc).__name__}: {reason}")
@@ -169,7 +235,7 @@ class GitHubClient:
                     secondary_wait *= 2
                 self._sleep(wait)
                 continue
-            if status in _RETRYABLE_5XX and method in _IDEMPOTENT and not last:
+            if status in _RETRYABLE_5XX and retryable and not last:
                 self._sleep(float(2**attempt))
                 continue
             raise self._error(method, shown, status, data, "")

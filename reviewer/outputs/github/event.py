@@ -38,10 +38,21 @@ class PullRequestContext(Frozen):
     token: SecretStr  # SecretStr: repr/str/model_dump never show it
     api_url: str = DEFAULT_API_URL
     server_url: str = DEFAULT_SERVER_URL
+    graphql_url: str = ""  # "": derived from api_url (see ``graphql_endpoint``)
     step_summary: str | None = None  # $GITHUB_STEP_SUMMARY, appended to on fallback
     # Our comments are recognised by their marker and a Bot author; a run with a personal
     # token posts as a "User", so name that login here (REVIEWER_GITHUB_LOGIN).
     own_login: str | None = None
+
+    @property
+    def graphql_endpoint(self) -> str:
+        """$GITHUB_GRAPHQL_URL, else the API's: ``<api>/graphql`` on github.com, and
+        ``https://HOST/api/graphql`` for a GitHub Enterprise Server's ``https://HOST/api/v3``."""
+        if self.graphql_url:
+            return self.graphql_url
+        if self.api_url.endswith("/api/v3"):
+            return self.api_url.removesuffix("/v3") + "/graphql"
+        return self.api_url + "/graphql"
 
     @property
     def pr_url(self) -> str:
@@ -87,6 +98,9 @@ class PullRequestContext(Frozen):
             token=SecretStr(token.strip()),
             api_url=_url(environ, "GITHUB_API_URL", DEFAULT_API_URL),
             server_url=_url(environ, "GITHUB_SERVER_URL", DEFAULT_SERVER_URL),
+            graphql_url=_url(environ, "GITHUB_GRAPHQL_URL", "")
+            if environ.get("GITHUB_GRAPHQL_URL")
+            else "",
             step_summary=environ.get("GITHUB_STEP_SUMMARY") or None,
             own_login=environ.get("REVIEWER_GITHUB_LOGIN") or None,
         )

@@ -20,8 +20,10 @@ alone (any author): a hidden marker is not something people type, and skipping i
 
 **Stale.** Ours, not in this review's findings, on a file this run re-reviewed (or, in a full
 review, a file no longer in the PR's diff), and nobody replied to it (a reply is a discussion
-we must not erase). Files whose chunks failed or that were not reviewed keep their comments:
-their findings were not re-evaluated. A comment on an outdated line whose finding is still
+we must not erase) or gave it a thumbs-down (the mark that its finding is a false positive,
+``reviewer.outputs.github.dismissed``: deleting the comment would erase the mark). Files
+whose chunks failed or that were not reviewed keep their comments: their findings were not
+re-evaluated. A comment on an outdated line whose finding is still
 present is a duplicate, not stale.
 """
 
@@ -211,5 +213,6 @@ def _stale(
             continue
         if not (c.path in reviewed or (not incremental and c.path not in in_diff)):
             continue
-        (kept if c.id in replied_to else stale).append(c)
+        thumbed_down = c.reactions is not None and c.reactions.minus_one > 0
+        (kept if c.id in replied_to or thumbed_down else stale).append(c)
     return tuple(stale), tuple(kept)

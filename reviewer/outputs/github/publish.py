@@ -310,7 +310,8 @@ def _notes(
         (deleted, f"{plural(deleted, 'earlier comment')} removed: the finding is gone."),
         (
             kept,
-            f"{plural(kept, 'earlier comment')} kept although the finding is gone: it has replies.",
+            f"{plural(kept, 'earlier comment')} kept although the finding is gone: "
+            "it has replies or a thumbs-down.",
         ),
     ]
     return [text for count, text in candidates if count]

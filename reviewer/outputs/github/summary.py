@@ -98,6 +98,7 @@ def _render(
     if result.summary.strip():
         out += ["", sanitize(result.summary.strip())]
     out += ["", _severity_table(result)]
+    notes = [*notes, *_checked_notes(result)]
     if notes:
         out += [""] + [f"- {note}" for note in notes]
     out += _findings_section(result, inline_links, limit, wording[0])
@@ -188,6 +189,8 @@ def _finding_row(index: int, f: Finding, link: str | None) -> str:
     # our URLs only, and only when they cannot break out of the link syntax
     location = f"[{where}]({link})" if link and not re.search(r"[\s()<>]", link) else where
     finding = f"**{sanitize(f.title)}** · {f.category} · {f.confidence:.0%}"
+    if f.verified is False:
+        finding += " · unverified"
     if link is None:
         finding += " · details below"
     return _row((str(index), f"{SEVERITY_ICON[f.severity]} {f.severity}", location, finding))
@@ -205,6 +208,35 @@ def _finding_details(index: int, f: Finding) -> str:
         fence = fence_for(f.suggestion)
         parts += ["", "Suggested replacement:", "", fence, f.suggestion.removesuffix("\n"), fence]
     return "\n".join(parts)
+
+
+def _checked_notes(result: ReviewResult) -> list[str]:
+    """What the verification pass and the repository's rules did to the findings."""
+    s = result.stats
+    notes: list[str] = []
+    if s.verify_chunks:
+        parts = [
+            f"{n} {what}"
+            for n, what in (
+                (s.confirmed_findings, "confirmed"),
+                (s.corrected_findings, "corrected"),
+                (s.refuted_findings, "refuted and not shown"),
+                (s.unverified_findings, "left unverified (the check failed)"),
+            )
+            if n
+        ]
+        notes.append(f"Verification pass: {', '.join(parts) or 'nothing to check'}.")
+    if s.suppressed_findings:
+        notes.append(
+            f"{plural(s.suppressed_findings, 'finding')} suppressed by `reviewer: ignore` "
+            "comments or marked as false positives on this pull request."
+        )
+    used = [i for i in result.instructions if i.tokens]
+    if used:
+        names = ", ".join(code_span(i.path) for i in used)
+        revision = used[0].revision
+        notes.append(f"Review instructions from the repository ({sanitize(revision)}): {names}.")
+    return notes
 
 
 def _cost_line(result: ReviewResult) -> str:

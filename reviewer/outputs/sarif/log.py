@@ -81,6 +81,8 @@ def _run_properties(result: ReviewResult) -> dict[str, Any]:
         "complete": result.complete,
         "stats": result.stats.model_dump(mode="json"),
     }
+    if result.instructions:
+        props["instructions"] = [i.path for i in result.instructions if i.tokens]
     if result.base_sha:
         props["baseSha"] = result.base_sha
     if result.head_sha:

@@ -62,6 +62,8 @@ def result(f: Finding, rule_index: dict[str, int], root: Path | None) -> dict[st
     }
     if f.category == "security":
         props["security-severity"] = SECURITY_SEVERITY_BY_SEVERITY[f.severity]
+    if f.verified is not None:
+        props["verified"] = f.verified  # the verification pass confirmed it (false: failed)
     out["properties"] = props
     return out
 
