@@ -22,7 +22,8 @@ from reviewer.app.config import (
     resolve_settings,
 )
 from reviewer.app.endpoint import Endpoint
-from reviewer.app.outputs import StderrProgress, check_destinations, write_outputs
+from reviewer.app.outputs import check_destinations, write_outputs
+from reviewer.app.progress import make_progress
 from reviewer.app.resources import cache_dir, open_cache, tokenizer_for
 from reviewer.core.errors import (
     EXIT_FAILURE,
@@ -192,7 +193,7 @@ def _run_pipeline(
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
-    progress = None if quiet else StderrProgress(live=sys.stderr.isatty())
+    progress = make_progress(quiet)
     cache = open_cache(settings) if changes.files else None
     # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
     backend = endpoint.backend(os.environ)
@@ -208,6 +209,8 @@ def _run_pipeline(
             progress=progress,
         )
     finally:
+        if progress is not None:
+            progress.close()
         backend.close()
         if cache is not None:
             cache.close()

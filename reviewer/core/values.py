@@ -210,6 +210,8 @@ class ChunkFailure(Frozen):
 class Usage(Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # True when the server reported no usage and the figures are a local token count.
+    estimated: bool = False
 
 
 class Stats(Frozen):
@@ -223,6 +225,8 @@ class Stats(Frozen):
     retries: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    # tokens_in/tokens_out include local counts for answers whose server reported no usage
+    usage_estimated: bool = False
     estimated_tokens_in: int = 0
     cost_usd: float | None = None
     estimated_cost_usd: float | None = None
@@ -235,6 +239,8 @@ class Stats(Frozen):
     filtered_findings: int = 0  # below --min-severity/--min-confidence or over --max-findings
     redactions: int = 0
     response_format: str | None = None  # the structured-output mode the endpoint accepted
+    context_window: int | None = None  # the window chunks were planned for
+    streamed: bool | None = None  # answers were streamed (None: nothing was sent)
 
 
 class ChunkInfo(Frozen):

@@ -7,6 +7,11 @@ answer, or the kind of failure. Only run-level errors escape it: ``AuthError`` a
 ``ModelNotFound`` (every chunk would fail the same way) and ``ResponseFormatRejected`` when no
 response mode is left (only possible when ``--response-format`` forced one).
 
+Answers are streamed while ``StreamState`` says so; an endpoint that rejects streaming turns
+it off for every worker (``StreamRejected``), and the request is sent again unstreamed, not
+counted as a retry. A reply without usage figures gets a local count (``count_tokens``),
+marked ``Usage.estimated``.
+
 The system prompt depends on the mode (the schema is written into it when the endpoint does
 not enforce one), so the caller passes ``system_for(mode) -> str``, e.g.
 ``functools.partial(system_prompt, language, instructions, path_instructions,
@@ -34,12 +39,20 @@ from reviewer.core.errors import (
     ModelNotFound,
     ProviderTimeout,
     ResponseFormatRejected,
+    StreamRejected,
     TransientProviderError,
 )
 from reviewer.core.settings import Settings
 from reviewer.core.values import Frozen, Usage
 from reviewer.llm.answer import ModelAnswer, parse_answer, strict_json_schema
-from reviewer.llm.backend import Backend, ChatReply, ChatRequest, Message, ResponseMode
+from reviewer.llm.backend import (
+    Backend,
+    ChatReply,
+    ChatRequest,
+    Message,
+    OnTokens,
+    ResponseMode,
+)
 from reviewer.llm.prompt import (
     build_messages,
     fewer_findings_message,
@@ -50,6 +63,7 @@ from reviewer.llm.ratelimit import RateGate
 
 _ECHO_MAX = 4000  # characters of an invalid answer echoed back in the re-ask
 FEWER_FINDINGS = 10
+_TOKENS_PER_MESSAGE = 4  # chat framing around each message, for a local usage count
 
 
 class RetryPolicy(Frozen):
@@ -67,10 +81,37 @@ class ChunkOutcome(Frozen):
     requests: int = 0
     retries: int = 0  # transient-failure retries (re-asks are requests, not retries)
     mode_used: ResponseMode | None = None
+    streamed: bool = False  # the last answer came as a stream
 
     @property
     def ok(self) -> bool:
         return self.answer is not None
+
+
+class StreamState:
+    """Whether answers are streamed, shared by every worker. Once the endpoint rejects
+    streaming, no worker asks for it again this run; the rejection is kept to be reported."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._enabled = enabled
+        self._rejection: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        with self._lock:
+            return self._enabled
+
+    def reject(self, reason: str) -> None:
+        with self._lock:
+            if self._enabled:
+                self._enabled = False
+                self._rejection = reason
+
+    @property
+    def rejection(self) -> str | None:
+        with self._lock:
+            return self._rejection
 
 
 class ResponseModeState:
@@ -138,7 +179,9 @@ class ResponseModeState:
 class _Conversation:
     """Mutable bookkeeping of one ``review_chunk`` call (never shared between threads)."""
 
-    def __init__(self, max_tokens: int | None) -> None:
+    def __init__(self, max_tokens: int | None, count_tokens: Callable[[str], int] | None) -> None:
+        self.count_tokens = count_tokens
+        self.streamed = False
         self.mode: ResponseMode | None = None
         self.messages: tuple[Message, ...] = ()
         self.reasked_invalid = False
@@ -155,9 +198,21 @@ class _Conversation:
         self.reasked_length = False
 
     def add_usage(self, reply: ChatReply) -> None:
+        """Add the reply's usage; counted here when the server reported none. Called before
+        the messages grow for a re-ask, so they are the ones that were sent."""
+        usage = reply.usage
+        if usage.estimated and self.count_tokens is not None:
+            count = self.count_tokens
+            usage = Usage(
+                prompt_tokens=sum(count(m.content) + _TOKENS_PER_MESSAGE for m in self.messages),
+                completion_tokens=count(reply.content or reply.refusal or ""),
+                estimated=True,
+            )
+        self.streamed = reply.streamed
         self.usage = Usage(
-            prompt_tokens=self.usage.prompt_tokens + reply.usage.prompt_tokens,
-            completion_tokens=self.usage.completion_tokens + reply.usage.completion_tokens,
+            prompt_tokens=self.usage.prompt_tokens + usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens + usage.completion_tokens,
+            estimated=self.usage.estimated or usage.estimated,
         )
 
     def outcome(
@@ -175,6 +230,7 @@ class _Conversation:
             requests=self.requests,
             retries=self.retries,
             mode_used=self.mode if answer is not None else None,
+            streamed=self.streamed,
         )
 
 
@@ -194,6 +250,7 @@ class _Attempts:
         *,
         backend: Backend,
         modes: ResponseModeState,
+        streams: StreamState,
         gate: RateGate,
         settings: Settings,
         deadline: float,
@@ -204,6 +261,7 @@ class _Attempts:
     ) -> None:
         self.backend = backend
         self.modes = modes
+        self.streams = streams
         self.gate = gate
         self.settings = settings
         self.deadline = deadline
@@ -227,14 +285,19 @@ class _Attempts:
             return conv.outcome(kind="deadline", message="the run's deadline passed")
         return remaining
 
-    def send(self, conv: _Conversation, request: ChatRequest) -> ChatReply | ChunkOutcome | None:
+    def send(
+        self, conv: _Conversation, request: ChatRequest, on_tokens: OnTokens | None
+    ) -> ChatReply | ChunkOutcome | None:
         """The reply; or the chunk's failure; or None to go round again (a rejected response
-        mode, a transient failure waited out)."""
+        mode or streaming, a transient failure waited out). ``RequestCancelled`` passes."""
         conv.requests += 1
         try:
-            return self.backend.complete(request)
+            return self.backend.complete(request, on_tokens)
         except ResponseFormatRejected as exc:
             self.modes.reject(request.mode, str(exc))
+            return None
+        except StreamRejected as exc:
+            self.streams.reject(str(exc))
             return None
         except (AuthError, ModelNotFound):
             raise
@@ -280,6 +343,10 @@ def review_chunk(
     max_tokens: int | None = None,
     max_tokens_ceiling: int | None = None,
     grammar_schema: dict[str, Any] | None = None,
+    grammar_modes: tuple[ResponseMode, ...] = ("json_object_schema",),
+    streams: StreamState | None = None,
+    on_tokens: OnTokens | None = None,
+    count_tokens: Callable[[str], int] | None = None,
     policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -288,12 +355,16 @@ def review_chunk(
     """Review one chunk. ``deadline`` is a ``clock()`` time; no request starts after it.
 
     ``grammar_schema`` (``reviewer.llm.answer.grammar_json_schema``) replaces the strict schema
-    in ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
+    in ``grammar_modes``, where the endpoint turns the schema it is given into a decoding
+    grammar (llama.cpp's ``json_object_schema``; ``json_schema`` on Ollama, vLLM, LM Studio).
+    ``streams`` is shared by the run's workers (default: one of its own, per ``settings``);
+    ``on_tokens`` hears how far a streamed answer has come.
     """
-    conv = _Conversation(max_tokens)
+    conv = _Conversation(max_tokens, count_tokens)
     attempts = _Attempts(
         backend=backend,
         modes=modes,
+        streams=streams if streams is not None else StreamState(settings.stream),
         gate=gate,
         settings=settings,
         deadline=deadline,
@@ -305,8 +376,11 @@ def review_chunk(
     strict = strict_json_schema()
     schemas: dict[ResponseMode, dict[str, Any]] = {
         "json_schema": strict,
-        "json_object_schema": grammar_schema or strict,
+        "json_object_schema": strict,
     }
+    for mode in grammar_modes:
+        if grammar_schema is not None and mode in schemas:
+            schemas[mode] = grammar_schema
     while True:
         mode = modes.current  # raises ResponseFormatRejected when none is left
         if mode != conv.mode:
@@ -320,9 +394,12 @@ def review_chunk(
             json_schema=schemas.get(mode, {}),
             temperature=settings.temperature,
             max_tokens=conv.max_tokens,
+            stream=attempts.streams.enabled,
             timeout=min(settings.timeout, remaining),
+            idle_timeout=min(settings.idle_timeout, remaining),
+            time_limit=remaining,
         )
-        reply = attempts.send(conv, request)
+        reply = attempts.send(conv, request, on_tokens)
         if reply is None:
             continue
         if isinstance(reply, ChunkOutcome):

@@ -42,6 +42,7 @@ class Report:
         usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes)
         usage_out = sum(o.usage.completion_tokens for o, _ in outcomes)
         modes = [o.mode_used for o, _ in outcomes if o.mode_used]
+        sent = [o for o, from_cache in outcomes if not from_cache and o.requests]
         stats = Stats(
             **self._base_stats(),
             chunks_failed=len(failures),
@@ -50,6 +51,7 @@ class Report:
             retries=sum(o.retries for o, _ in outcomes),
             tokens_in=usage_in,
             tokens_out=usage_out,
+            usage_estimated=any(o.usage.estimated for o in sent),
             cost_usd=estimate_cost(usage_in, usage_out, *self.plan.prices),
             duration_s=round(duration, 3),
             findings_total=len(findings),
@@ -59,6 +61,7 @@ class Report:
             duplicate_findings=collected.aggregated.duplicates,
             filtered_findings=collected.aggregated.filtered,
             response_format=modes[-1] if modes else None,
+            streamed=any(o.streamed for o in sent) if sent else None,
         )
         summaries = [o.answer.summary for o, _ in outcomes if o.answer is not None]
         return self._result(
@@ -84,6 +87,7 @@ class Report:
             "estimated_tokens_in": est_in,
             "estimated_cost_usd": est_cost,
             "redactions": self.screened.redactions,
+            "context_window": self.plan.window if self.plan.chunks else None,
         }
 
     def _result(self, **fields: object) -> ReviewResult:

@@ -54,6 +54,7 @@ def run_review(
         clock=clock,
         sleep=sleep,
         deadline=started + settings.deadline,
+        tokenizer=tokenizer,
     )
     collected = collect_findings(executed.answers(plan), settings)
     return report.reviewed(executed, collected, clock() - started)
