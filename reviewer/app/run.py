@@ -41,6 +41,7 @@ from reviewer.outputs import OutputSpec, get_reporter, parse_output_spec
 
 if TYPE_CHECKING:
     from reviewer.app.github_pr import PullRequestRun
+    from reviewer.store.cache import ReviewCache
 
 
 def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> int:
@@ -108,7 +109,7 @@ def _show_config(resolved: ResolvedSettings, endpoint: Endpoint, settings: Setti
         resolved,
         {
             "effective-model": (
-                endpoint.model,
+                endpoint.model or "(the model the server has loaded)",
                 resolved.sources["model"] if settings.model else "provider preset",
             ),
             "effective-base-url": (
@@ -195,10 +196,14 @@ def _run_pipeline(
 
     progress = make_progress(quiet)
     cache = open_cache(settings) if changes.files else None
-    # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
-    backend = endpoint.backend(os.environ)
+    warnings: list[str] = []
+    backend = None
     try:
-        return run_review(
+        if changes.files:
+            endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
+        # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
+        backend = endpoint.backend(os.environ)
+        result = run_review(
             changes,
             settings,
             endpoint=endpoint,
@@ -211,6 +216,29 @@ def _run_pipeline(
     finally:
         if progress is not None:
             progress.close()
-        backend.close()
+        if backend is not None:
+            backend.close()
         if cache is not None:
             cache.close()
+    if warnings:
+        result = result.model_copy(update={"warnings": (*warnings, *result.warnings)})
+    return result
+
+
+def _configure_from_server(
+    endpoint: Endpoint,
+    settings: Settings,
+    cache: ReviewCache | None,
+    warnings: list[str],
+    quiet: bool,
+) -> tuple[Endpoint, Settings]:
+    """A local server's model and window, for what the user did not give."""
+    from reviewer.app.local_server import configure_from_server
+
+    def note(message: str) -> None:
+        if not quiet:
+            click.echo(f"review: {message}", err=True)
+
+    return configure_from_server(
+        endpoint, settings, cache, os.environ, warn=warnings.append, note=note
+    )
