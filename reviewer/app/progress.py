@@ -13,7 +13,6 @@ hook runs in understands, and importing a terminal library would cost more than 
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import time
@@ -238,6 +237,8 @@ class LiveProgress(_Display):
             self._draw(final=True)
 
     def _draw(self, *, final: bool = False) -> None:
+        import shutil
+
         board, now = self._board, self._clock()
         width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
         lines = []

@@ -199,7 +199,7 @@ def _run_pipeline(
     warnings: list[str] = []
     backend = None
     try:
-        if changes.files:
+        if changes.files and endpoint.preset.server is not None:
             endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
         # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
         backend = endpoint.backend(os.environ)

@@ -25,7 +25,6 @@ import importlib
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -46,12 +45,14 @@ from reviewer.core.errors import (
 )
 from reviewer.core.values import Frozen, Usage
 from reviewer.llm.backend import ChatReply, ChatRequest, OnTokens
-from reviewer.llm.stream import StreamReader
-from reviewer.llm.watchdog import Reason, Watchdog, Watched
 
 if TYPE_CHECKING:
+    import socket
+
     import openai
     from openai.types.chat import ChatCompletionMessageParam
+
+    from reviewer.llm.watchdog import Reason, Watchdog, Watched
 
 _TEXT_MAX = 500  # characters of a provider's error message kept in ours
 _FORMAT_WORDS = re.compile(
@@ -97,7 +98,7 @@ class OpenAIBackend:
         self._completion_tokens = reasoning
         self._send_temperature = not reasoning
         self._stream_options = True  # dropped once the endpoint rejects stream_options
-        self._watchdog = Watchdog()
+        self._watchdog_: Watchdog | None = None
 
     def __repr__(self) -> str:  # no key, ever
         return f"OpenAIBackend(base_url={self._base_url!r}, model={self._model!r})"
@@ -120,6 +121,16 @@ class OpenAIBackend:
 
     def cancel(self) -> None:
         self._watchdog.cancel()
+
+    @property
+    def _watchdog(self) -> Watchdog:
+        # Made with the first request: a run answered from the cache never imports it.
+        with self._lock:
+            if self._watchdog_ is None:
+                from reviewer.llm.watchdog import Watchdog
+
+                self._watchdog_ = Watchdog()
+            return self._watchdog_
 
     # ------------------------------------------------------------------ request
 
@@ -260,6 +271,8 @@ class OpenAIBackend:
         end_by: float,
     ) -> ChatReply:
         """The body, piece by piece, moving the watchdog's expiry on after each."""
+        from reviewer.llm.stream import StreamReader
+
         reader = StreamReader(self._base_url) if request.stream else None
         pieces: list[bytes] = []
         for piece in http.iter_bytes():
@@ -444,6 +457,8 @@ def _expiry(candidate: float, end_by: float, why: Reason) -> tuple[float, Reason
 
 def _socket_of(http: Any) -> socket.socket | None:
     """The response's socket (httpcore's documented ``network_stream`` extension), or None."""
+    import socket
+
     stream = http.extensions.get("network_stream")
     sock = stream.get_extra_info("socket") if stream is not None else None
     return sock if isinstance(sock, socket.socket) else None
