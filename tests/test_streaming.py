@@ -17,6 +17,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,12 +25,12 @@ from typing import Any
 
 import pytest
 from conftest import TEST_KEY, endpoint_env, finding_on_changes, run_cli
-from fake_openai import EMPTY_ANSWER, FakeOpenAI, Received, Reply, reply_error
+from fake_openai import EMPTY_ANSWER, FakeOpenAI, Received, Reply, reply_error, reply_json
 from gitrepo import commit, git, write
 from test_cli import change, lines
 
 from reviewer.app.progress import LiveProgress, PlainProgress
-from reviewer.core.errors import StreamRejected
+from reviewer.core.errors import ProviderTimeout, RequestCancelled, StreamRejected
 from reviewer.core.values import Usage
 from reviewer.llm.backend import ChatRequest, Message
 from reviewer.llm.openai_backend import OpenAIBackend
@@ -199,9 +200,46 @@ def test_no_stream_sends_plain_requests(staged: Path) -> None:
 
 
 def _request(**kwargs: Any) -> ChatRequest:
-    return ChatRequest(
-        messages=(Message(role="user", content="hi"),), mode="prompt", timeout=5, **kwargs
-    )
+    fields: dict[str, Any] = {"timeout": 5.0, **kwargs}
+    return ChatRequest(messages=(Message(role="user", content="hi"),), mode="prompt", **fields)
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        # Headers at once, then nothing: the first byte of the answer never comes.
+        (Reply(body=None, stall_after=0, stall=5), "did not answer within 0.3s"),
+        # The answer starts, then stalls.
+        (Reply(body=None, stall_after=2, stall=5), "sent nothing for 0.5s"),
+    ],
+    ids=["first-byte", "idle"],
+)
+def test_the_watchdog_ends_a_silent_stream(reply: Reply, says: str) -> None:
+    with (
+        FakeOpenAI() as srv,
+        OpenAIBackend(base_url=srv.base_url, api_key=TEST_KEY, model="m") as backend,
+    ):
+        srv.enqueue(replace(reply, body=reply_json(EMPTY_ANSWER).body))
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeout, match=says):
+            backend.complete(_request(timeout=0.3, idle_timeout=0.5))
+        assert time.monotonic() - started < 2
+
+
+def test_cancel_ends_a_stream_in_flight_at_once() -> None:
+    with (
+        FakeOpenAI() as srv,
+        OpenAIBackend(base_url=srv.base_url, api_key=TEST_KEY, model="m") as backend,
+    ):
+        srv.enqueue(replace(reply_json(EMPTY_ANSWER), stall_after=2, stall=30))
+        threading.Timer(0.5, backend.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(RequestCancelled):
+            backend.complete(_request(timeout=30, idle_timeout=30))
+        assert time.monotonic() - started < 2
+        with pytest.raises(RequestCancelled):  # the run is over: nothing more is sent
+            backend.complete(_request())
+        assert len(srv.requests) == 1
 
 
 def test_a_rejected_stream_options_is_dropped_and_usage_counted_later() -> None:
@@ -373,6 +411,13 @@ def test_live_board_lines() -> None:
     last = out.getvalue().rsplit("\r", 1)[-1]
     assert "3/3 chunks done, 1 cached, 1 failed, $0.0200" in last
     assert "[3]" not in last  # nothing running is left on the screen
+
+
+def test_a_dry_run_gets_only_the_plan_line() -> None:
+    for progress in (PlainProgress(io.StringIO()), LiveProgress(FakeTTY())):
+        progress.planned(2, 2, 100)
+        progress.close()
+        assert progress._stream.getvalue() == "review: 2 file(s) in 2 chunk(s), ~100 tokens\n"
 
 
 def test_plain_progress_says_what_is_running_every_interval() -> None:

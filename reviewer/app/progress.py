@@ -44,6 +44,7 @@ class _Board:
     cached: int = 0
     cost: float | None = None
     running: dict[int, _Running] = field(default_factory=dict)
+    active: bool = False  # a chunk started or finished: there is something to sum up
 
 
 def make_progress(quiet: bool, stream: TextIO | None = None) -> LiveProgress | PlainProgress | None:
@@ -76,6 +77,7 @@ class _Display:
     def chunk_started(self, index: int, paths: tuple[str, ...]) -> None:
         with self._lock:
             self._board.running[index] = _Running(paths, self._clock())
+            self._board.active = True
             self._changed()
         self._start_ticker()
 
@@ -99,6 +101,7 @@ class _Display:
             board = self._board
             board.done, board.total, board.cost = done, total, cost_usd
             board.failed += failed
+            board.active = True
             running = board.running.pop(index, None)
             if running is None:
                 board.cached += 1
@@ -207,7 +210,8 @@ class PlainProgress(_Display):
         self._write(f"review: {self._summary()}; running: {running}\n")
 
     def _closing(self) -> None:
-        if self._board.total and self._board.done < self._board.total:
+        board = self._board
+        if board.active and board.done < board.total:
             self._write(f"review: stopped at {self._summary()}\n")
 
 
@@ -233,7 +237,7 @@ class LiveProgress(_Display):
         self._draw()
 
     def _closing(self) -> None:
-        if self._board.total:
+        if self._board.active:
             self._draw(final=True)
 
     def _draw(self, *, final: bool = False) -> None:
