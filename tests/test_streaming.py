@@ -122,7 +122,7 @@ def test_a_stalled_stream_is_retried_after_the_idle_timeout(staged: Path) -> Non
     assert (stats["requests"], stats["retries"]) == (2, 1)
     assert run.json()["findings"]
     # Not before the idle timeout, not much after it (plus the backoff of 0.5-1 s).
-    assert 0.9 < second.at - first.at < 3.0
+    assert 0.9 < second.at - first.at < 5.0
 
 
 def test_a_stream_that_keeps_stalling_fails_as_a_timeout(staged: Path) -> None:
@@ -141,7 +141,7 @@ def test_a_slow_but_steady_stream_outlives_the_timeout(staged: Path) -> None:
     slow = lambda req: replace(ANSWER(req), trickle=0.1, piece_chars=16)  # noqa: E731
     with FakeOpenAI(default=slow) as srv:
         started = time.monotonic()
-        run = run_cli(*JSON, "--timeout", "0.5", "--idle-timeout", "0.5", env=endpoint_env(srv))
+        run = run_cli(*JSON, "--timeout", "0.5", "--idle-timeout", "1", env=endpoint_env(srv))
         took = time.monotonic() - started
         assert len(srv.requests) == 1
     assert run.code == 0, run.err
@@ -223,7 +223,7 @@ def test_the_watchdog_ends_a_silent_stream(reply: Reply, says: str) -> None:
         started = time.monotonic()
         with pytest.raises(ProviderTimeout, match=says):
             backend.complete(_request(timeout=0.3, idle_timeout=0.5))
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 3
 
 
 def test_cancel_ends_a_stream_in_flight_at_once() -> None:
@@ -309,7 +309,7 @@ def test_ctrl_c_ends_the_stream_at_once_and_writes_nothing(staged: Path, tmp_pat
                 proc.communicate()
     assert proc.returncode == 130, err
     assert "review: interrupted" in err and "Traceback" not in err
-    assert elapsed < 2
+    assert elapsed < 3
     assert report.read_text() == "old\n"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
