@@ -139,12 +139,12 @@ class _Display:
         except (OSError, ValueError):
             self._stop.set()  # stderr is gone (closed pipe): nothing more to show
 
-    def _running_text(self, running: _Running, now: float) -> str:
+    def _running_text(self, running: _Running, now: float, *, done: bool = False) -> str:
         shown = ", ".join(running.paths[:_PATHS_SHOWN])
         if len(running.paths) > _PATHS_SHOWN:
             shown += f" +{len(running.paths) - _PATHS_SHOWN}"
-        tokens = f"{running.tokens} tokens" if running.tokens else "waiting"
-        return f"{shown}: {tokens}, {_duration(now - running.started)}"
+        tokens = f"{running.tokens} tokens, " if running.tokens else ("" if done else "waiting, ")
+        return f"{shown}: {tokens}{_duration(now - running.started)}"
 
     def _summary(self) -> str:
         board = self._board
@@ -198,7 +198,7 @@ class PlainProgress(_Display):
         if running is None and not failed:
             return  # answered from the cache: the summary counts it
         what = "failed" if failed else "done"
-        detail = f": {self._running_text(running, self._clock())}" if running else ""
+        detail = f": {self._running_text(running, self._clock(), done=True)}" if running else ""
         self._write(f"review: chunk {done}/{total} {what}{detail}\n")
 
     def _tick(self) -> None:
