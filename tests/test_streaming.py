@@ -15,6 +15,7 @@ import os
 import pty
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +36,7 @@ from reviewer.core.values import Usage
 from reviewer.llm.backend import ChatRequest, Message
 from reviewer.llm.openai_backend import OpenAIBackend
 from reviewer.llm.stream import StreamReader
+from reviewer.llm.watchdog import Watchdog
 from reviewer.prepare.tokens import load_tokenizer
 
 ANSWER = finding_on_changes()
@@ -224,6 +226,22 @@ def test_the_watchdog_ends_a_silent_stream(reply: Reply, says: str) -> None:
         with pytest.raises(ProviderTimeout, match=says):
             backend.complete(_request(timeout=0.3, idle_timeout=0.5))
         assert time.monotonic() - started < 3
+
+
+def test_the_watchdog_wakes_for_an_earlier_expiry() -> None:
+    # The first-byte bound is far; once bytes flow the idle bound is near: the watchdog,
+    # asleep until the far one, must shut the socket at the near one.
+    watchdog = Watchdog()
+    here, there = socket.socketpair()
+    with here, there:
+        watched = watchdog.watch(here, time.monotonic() + 30, "first-byte")
+        time.sleep(0.1)  # the watchdog is asleep now
+        watchdog.extend(watched, time.monotonic() + 0.2, "idle")
+        started = time.monotonic()
+        assert here.recv(10) == b""  # woken by the shutdown
+        assert time.monotonic() - started < 2
+        assert watchdog.check(watched) == "idle"
+        watchdog.release(watched)
 
 
 def test_cancel_ends_a_stream_in_flight_at_once() -> None:

@@ -64,9 +64,14 @@ class Watchdog:
         return watched
 
     def extend(self, watched: Watched, expires: float, why: Reason) -> None:
-        # Only later, never earlier, between the watchdog's checks: no wake-up needed.
+        """Move the expiry: later after each piece, or earlier once the first byte is in (the
+        idle bound is usually shorter than the first-byte one): then the watchdog, asleep
+        until the old expiry, must recompute."""
         with self._cond:
+            earlier = expires < watched.expires
             watched.expires, watched.why = expires, why
+            if earlier:
+                self._cond.notify()
 
     def release(self, watched: Watched) -> None:
         with self._cond:
