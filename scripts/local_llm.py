@@ -6,13 +6,19 @@ Stdlib only, so .ci/run, the tests and a developer can use it before anything is
     python scripts/local_llm.py ensure-wheel            # build or reuse the wheel, print its path
     python scripts/local_llm.py install                 # ... and pip install it with [server]
     python scripts/local_llm.py ensure-model            # fetch the .gguf, print its path
+    python scripts/local_llm.py ensure-llama-server     # build or reuse llama.cpp's llama-server
     python scripts/local_llm.py serve --port 8765       # serve until Ctrl-C
     python scripts/local_llm.py serve --port 8765 --background   # print URL, leave it running
     python scripts/local_llm.py serve --port 8765 --n-threads 2  # threads (default: half the cores)
+    python scripts/local_llm.py serve --port 8765 --llama-server # llama.cpp's own server instead
     python scripts/local_llm.py stop                    # stop the background server
 
-Everything is cached under $REVIEWER_LOCAL_LLM_CACHE (default ~/.cache/reviewer-local-llm), which
-outlives the work tree, so the ~6 minute build happens once per machine.
+Two servers from one source: llama-cpp-python's (``python -m llama_cpp.server``, from the wheel)
+and llama.cpp's own ``llama-server`` (built from the llama.cpp tree that the same sdist vendors,
+with the same portable flags; it reports its context window at /props, which the Python server
+does not). Everything is cached under $REVIEWER_LOCAL_LLM_CACHE (default
+~/.cache/reviewer-local-llm), which outlives the work tree, so each ~6 minute build happens once
+per machine.
 """
 
 from __future__ import annotations
@@ -64,6 +70,17 @@ GGUF_MAGIC = b"GGUF"
 DEFAULT_N_CTX = 4096
 DEFAULT_PID_FILE_NAME = "server.pid"
 READY_TIMEOUT_S = 120.0
+
+LLAMA_SERVER = "llama-server"
+# llama-server alone, statically linked: no curl, no TLS, no web UI (its build would download
+# one), no tests, examples or other tools.
+LLAMA_SERVER_CMAKE_ARGS = (
+    f"{CMAKE_ARGS} -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF "
+    "-DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF "
+    "-DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF "
+    "-DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_APP=OFF"
+)
+SERVER_RECIPE_REVISION = 1
 
 
 class LocalLLMError(RuntimeError):
@@ -302,6 +319,135 @@ def ensure_model(cache: Path | None = None, python: str = sys.executable) -> Pat
     return target
 
 
+def ensure_sdist(cache: Path | None = None, python: str = sys.executable) -> Path:
+    """The llama-cpp-python sdist (its vendor/llama.cpp is llama-server's source)."""
+    sdist_dir = cache or cache_root() / "sdist"
+    pattern = f"llama_cpp_python-{LLAMA_VERSION}.tar.gz"
+    found = sorted(sdist_dir.glob(pattern))
+    if found:
+        return found[0]
+    with _locked(sdist_dir / "sdist.lock"):
+        found = sorted(sdist_dir.glob(pattern))
+        if found:
+            return found[0]
+        with tempfile.TemporaryDirectory(dir=sdist_dir, prefix="download-") as tmp:
+            _run(
+                [
+                    python,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--no-cache-dir",
+                    "--no-binary",
+                    ":all:",
+                    "--dest",
+                    tmp,
+                    f"{LLAMA_PACKAGE}=={LLAMA_VERSION}",
+                ],
+                what=f"downloading the {LLAMA_PACKAGE}=={LLAMA_VERSION} sdist",
+            )
+            got = sorted(Path(tmp).glob(pattern))
+            if not got:
+                raise LocalLLMError(f"pip download left no {pattern} in {tmp}")
+            got[0].rename(sdist_dir / got[0].name)
+    return sdist_dir / pattern
+
+
+def llama_server_key(identity: dict[str, str]) -> str:
+    parts = {
+        "version": LLAMA_VERSION,
+        "cmake_args": LLAMA_SERVER_CMAKE_ARGS,
+        "recipe": str(SERVER_RECIPE_REVISION),
+        "platform": identity["platform"],
+        "machine": identity["machine"],
+    }
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return f"{LLAMA_VERSION}-{digest[:16]}"
+
+
+def ensure_llama_server(python: str = sys.executable, cache: Path | None = None) -> Path:
+    """Build llama.cpp's llama-server once per (version, flags, platform); return the binary."""
+    root = cache or cache_root() / "llama-server"
+    target_dir = root / llama_server_key(python_identity(python))
+    binary = target_dir / LLAMA_SERVER
+    if binary.is_file():
+        return binary
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / f"{target_dir.name}.lock"):
+        if binary.is_file():
+            return binary
+        sdist = ensure_sdist(python=python)
+        with tempfile.TemporaryDirectory(dir=root, prefix="build-") as tmp:
+            source = _extract_llama_cpp(sdist, Path(tmp) / "src")
+            build = Path(tmp) / "build"
+            print(f"building {LLAMA_SERVER} (about 6 minutes on 2 cores)", file=sys.stderr)
+            started = time.monotonic()
+            _run(
+                ["cmake", "-S", str(source), "-B", str(build), *LLAMA_SERVER_CMAKE_ARGS.split()],
+                what=f"configuring {LLAMA_SERVER}",
+            )
+            _run(
+                [
+                    "cmake",
+                    "--build",
+                    str(build),
+                    "--target",
+                    LLAMA_SERVER,
+                    "--parallel",
+                    str(os.cpu_count() or 2),
+                ],
+                what=f"building {LLAMA_SERVER}",
+            )
+            built = next(iter(sorted(build.rglob(LLAMA_SERVER))), None)
+            if built is None or not built.is_file():
+                raise LocalLLMError(f"the build left no {LLAMA_SERVER} in {build}")
+            staged = Path(tmp) / "final"
+            staged.mkdir()
+            shutil.copy2(built, staged / LLAMA_SERVER)
+            # One rename: a reader never sees half a binary.
+            staged.rename(target_dir)
+            print(f"built in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return binary
+
+
+def _extract_llama_cpp(sdist: Path, into: Path) -> Path:
+    """vendor/llama.cpp of the sdist, unpacked to ``into``."""
+    import tarfile
+
+    prefix = f"llama_cpp_python-{LLAMA_VERSION}/vendor/llama.cpp/"
+    with tarfile.open(sdist) as archive:
+        members = [m for m in archive.getmembers() if m.name.startswith(prefix)]
+        if not members:
+            raise LocalLLMError(f"{sdist.name} has no {prefix}")
+        for member in members:
+            member.name = member.name[len(prefix) :]
+        archive.extractall(into, members=[m for m in members if m.name], filter="data")
+    return into
+
+
+def llama_server_command(
+    binary: Path, model: Path, port: int, n_ctx: int = DEFAULT_N_CTX, n_threads: int | None = None
+) -> list[str]:
+    """llama-server on 127.0.0.1 with one slot, so a request gets the whole n_ctx."""
+    cmd = [
+        str(binary),
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ctx-size",
+        str(n_ctx),
+        "--parallel",
+        "1",
+    ]
+    if n_threads is not None:
+        cmd += ["--threads", str(n_threads), "--threads-batch", str(n_threads)]
+    return cmd
+
+
 def base_url(port: int) -> str:
     return f"http://127.0.0.1:{port}/v1"
 
@@ -333,22 +479,25 @@ def server_command(
 
 
 def wait_ready(
-    port: int, proc: subprocess.Popen[bytes], timeout_s: float = READY_TIMEOUT_S
+    port: int,
+    proc: subprocess.Popen[bytes],
+    timeout_s: float = READY_TIMEOUT_S,
+    path: str = "/v1/models",
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise LocalLLMError(f"llama_cpp.server exited with {proc.returncode} before answering")
+            raise LocalLLMError(f"the server exited with {proc.returncode} before answering")
         try:
             # Always http://127.0.0.1, built here, so no file: or other scheme can reach it.
-            url = base_url(port) + "/models"
-            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310
+            url = f"http://127.0.0.1:{port}{path}"
+            with urllib.request.urlopen(url, timeout=2) as reply:
                 if reply.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.25)
-    raise LocalLLMError(f"llama_cpp.server did not answer /v1/models within {timeout_s:.0f} s")
+    raise LocalLLMError(f"the server did not answer {path} within {timeout_s:.0f} s")
 
 
 def start_server(
@@ -359,19 +508,29 @@ def start_server(
     *,
     n_ctx: int = DEFAULT_N_CTX,
     n_threads: int | None = None,
+    llama_server: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the server in its own session (so stopping it stops its children) and wait for it."""
+    """Start the server in its own session (so stopping it stops its children) and wait for it.
+
+    ``llama_server`` (a binary from ``ensure_llama_server``) runs llama.cpp's own server instead
+    of llama-cpp-python's.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if llama_server is not None:
+        cmd = llama_server_command(llama_server, model, port, n_ctx, n_threads)
+    else:
+        cmd = server_command(python, model, port, n_ctx, n_threads)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            server_command(python, model, port, n_ctx, n_threads),
+            cmd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        wait_ready(port, proc)
+        # llama-server answers /health with 200 once the model is loaded (503 before).
+        wait_ready(port, proc, path="/health" if llama_server is not None else "/v1/models")
     except LocalLLMError as exc:
         stop_process(proc.pid)
         tail = log_path.read_text(errors="replace")[-3000:]
@@ -398,7 +557,8 @@ def stop_process(pid: int, grace_s: float = 10.0) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    missing = missing_server_modules(args.python)
+    binary = ensure_llama_server(args.python) if args.llama_server else None
+    missing = [] if binary else missing_server_modules(args.python)
     if missing:
         raise LocalLLMError(
             f"{args.python} cannot import {', '.join(missing)}; run: "
@@ -410,7 +570,13 @@ def _serve(args: argparse.Namespace) -> int:
     log_path = Path(args.log) if args.log else root / f"server-{args.port}.log"
     started = time.monotonic()
     proc = start_server(
-        args.python, model, args.port, log_path, n_ctx=args.n_ctx, n_threads=args.n_threads
+        args.python,
+        model,
+        args.port,
+        log_path,
+        n_ctx=args.n_ctx,
+        n_threads=args.n_threads,
+        llama_server=binary,
     )
     print(f"ready in {time.monotonic() - started:.1f} s, log {log_path}", file=sys.stderr)
     print(base_url(args.port), flush=True)
@@ -456,7 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ensure-model", help="fetch and check the .gguf; print its path")
     p.add_argument("--cache", type=Path, help="model dir (default <cache>/models)")
 
+    p = sub.add_parser("ensure-llama-server", help="build or reuse llama-server; print its path")
+    p.add_argument("--python", default=sys.executable, help="interpreter that downloads the sdist")
+
     p = sub.add_parser("serve", help="start llama_cpp.server on 127.0.0.1; print its base URL")
+    p.add_argument("--llama-server", action="store_true", help="llama.cpp's own server instead")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--model", help=f"a .gguf (default: {MODEL_FILE} via ensure-model)")
     p.add_argument("--python", default=sys.executable, help="interpreter with llama_cpp")
@@ -484,6 +654,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(install(args.python, args.cache))
         elif args.command == "ensure-model":
             print(ensure_model(args.cache))
+        elif args.command == "ensure-llama-server":
+            print(ensure_llama_server(args.python))
         elif args.command == "serve":
             return _serve(args)
         elif args.command == "stop":

@@ -20,8 +20,20 @@ Rate limits as OpenAI reports them: ``ratelimit_headers`` builds the ``x-ratelim
 for one reply; ``ProviderLimit`` is a dialect that plays a key's requests-per-window limit,
 sending those headers on every reply and a 429 with ``retry-after`` past the limit.
 
+Streaming: a request with ``"stream": true`` gets its completion as server-sent events (a
+role chunk, the content in pieces of ``Reply.piece_chars``, the finish chunk, a usage chunk
+when ``stream_options.include_usage`` asks for one, ``data: [DONE]``), one event every
+``Reply.trickle`` seconds. ``Reply.stall_after`` stops sending after that many events and
+holds the connection open (``stall`` seconds, or until the server stops);
+``Reply.omit_usage`` leaves the usage chunk out. The server's ``stream`` mode: ``"sse"``
+(the default, as above), ``"reject"`` (a 400 naming ``stream`` for every streamed request,
+as some gateways do) or ``"ignore"`` (a plain JSON answer, as some servers do).
+``disconnects`` counts the replies the client hung up on.
+
 Served paths: ``/v1/chat/completions``, ``/chat/completions`` and Azure's
-``/openai/deployments/<name>/chat/completions``; anything else is a plain-text 404.
+``/openai/deployments/<name>/chat/completions``; ``info`` maps other paths (GET or POST) to
+JSON bodies, for local servers' model-info routes (``/props``, ``/api/show``, ...); anything
+else is a plain-text 404.
 """
 
 from __future__ import annotations
@@ -54,6 +66,11 @@ class Reply:
     trickle_bytes: int = 1
     reset: bool = False  # close the socket with RST instead of answering
     content_type: str = "application/json"
+    # streamed replies only
+    piece_chars: int = 8  # content characters per event
+    stall_after: int | None = None  # events sent before the stream goes silent
+    stall: float = 3600.0  # how long it stays silent (the server's stop ends it sooner)
+    omit_usage: bool = False  # no usage chunk even when the request asks for one
 
     def payload(self) -> bytes:
         if self.raw is not None:
@@ -95,6 +112,10 @@ class Received:
         if rf.get("type") == "json_object" and "schema" in rf:
             return "json_object_schema"
         return str(rf.get("type"))
+
+    @property
+    def stream(self) -> bool:
+        return isinstance(self.body, dict) and self.body.get("stream") is True
 
     @property
     def system(self) -> str:
@@ -383,11 +404,17 @@ class FakeOpenAI:
         verifier: DefaultReply = confirm_all,
         dialects: Iterable[Dialect] = (),
         latency: float = 0.0,
+        stream: str = "sse",
+        info: Mapping[str, Any] | None = None,
     ) -> None:
         self.default = default
         self.verifier = verifier
         self.dialects = tuple(dialects)
         self.latency = latency
+        self.stream = stream
+        self.info: dict[str, Any] = dict(info or {})
+        self.info_requests: list[str] = []
+        self.disconnects = 0
         self._queue: deque[Reply] = deque()
         self._verify_queue: deque[Reply] = deque()
         self._history: list[Received] = []
@@ -419,6 +446,10 @@ class FakeOpenAI:
         self.verifier = confirm_all
         self.dialects = ()
         self.latency = 0.0
+        self.stream = "sse"
+        self.info = {}
+        self.info_requests = []
+        self.disconnects = 0
         return self
 
     @property
@@ -441,6 +472,8 @@ class FakeOpenAI:
         return [r for r in self.requests if r.is_verification]
 
     def _next_reply(self, req: Received) -> Reply:
+        if req.stream and self.stream == "reject":
+            return reply_error(400, "stream is not supported by this endpoint", param="stream")
         for dialect in self.dialects:
             reply = dialect(req)
             if reply is not None:
@@ -530,14 +563,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._plain(404, b"404 page not found")
+        self._info(self.path.partition("?")[0])
+
+    def _info(self, path: str) -> None:
+        owner = self.owner
+        with owner._lock:
+            owner.info_requests.append(f"{self.command} {path}")
+            found = owner.info.get(path)
+        if found is None:
+            self._plain(404, b"404 page not found")
+            return
+        reply = found if isinstance(found, Reply) else Reply(body=found)
+        if owner._wait(reply.delay):
+            self._send(reply)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         if not _PATHS.match(path):
-            self._plain(404, b"404 page not found")
+            self._info(path)
             return
         try:
             body = json.loads(raw) if raw else None
@@ -560,9 +605,36 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         try:
-            self._send(reply)
+            if req.stream and owner.stream == "sse" and _is_completion(reply):
+                self._send_events(reply, req)
+            else:
+                self._send(reply)
         except OSError:
             self.close_connection = True  # the client gave up (timeout) first
+            with owner._lock:
+                owner.disconnects += 1
+
+    def _send_events(self, reply: Reply, req: Received) -> None:
+        events = _events(reply, req)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+        for n, event in enumerate(events):
+            if reply.stall_after is not None and n >= reply.stall_after:
+                self.owner._wait(reply.stall)
+                self.close_connection = True
+                return
+            if n and not self.owner._wait(reply.trickle):
+                self.close_connection = True
+                return
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def _send(self, reply: Reply) -> None:
         if reply.reset:
@@ -596,3 +668,42 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(text)))
         self.end_headers()
         self.wfile.write(text)
+
+
+def _is_completion(reply: Reply) -> bool:
+    return (
+        reply.status == 200
+        and reply.raw is None
+        and not reply.reset
+        and isinstance(reply.body, dict)
+        and isinstance(reply.body.get("choices"), list)
+    )
+
+
+def _events(reply: Reply, req: Received) -> list[bytes]:
+    """The completion in ``reply`` as the server-sent events of a streamed answer."""
+    body = reply.body
+    choice = body["choices"][0]
+    message = choice.get("message") or {}
+    base = {
+        "id": body.get("id", "chatcmpl-fake"),
+        "object": "chat.completion.chunk",
+        "created": body.get("created", 0),
+        "model": body.get("model", "fake-model"),
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    content = message.get("content") or ""
+    step = max(1, reply.piece_chars)
+    chunks += [chunk({"content": content[i : i + step]}) for i in range(0, len(content), step)]
+    if message.get("refusal"):
+        chunks.append(chunk({"refusal": message["refusal"]}))
+    chunks.append(chunk({}, choice.get("finish_reason")))
+    options = req.body.get("stream_options") or {}
+    if options.get("include_usage") and body.get("usage") and not reply.omit_usage:
+        chunks.append({**base, "choices": [], "usage": body["usage"]})
+    events = [b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks]
+    return [*events, b"data: [DONE]\n\n"]

@@ -51,22 +51,41 @@ def ensure_llama_cpp(python: str = sys.executable) -> Path:
     return wheel
 
 
+def ensure_llama_server(python: str = sys.executable) -> Path:
+    """llama.cpp's own llama-server, built once from the recipe."""
+    recipe = load_recipe()
+    try:
+        binary: Path = recipe.ensure_llama_server(python)
+    except recipe.LocalLLMError as exc:
+        raise LocalLLMEnvError(f"llama-server could not be built: {exc}") from exc
+    return binary
+
+
 @contextlib.contextmanager
 def ensure_local_server(
-    python: str = sys.executable, *, n_threads: int | None = None
+    python: str = sys.executable, *, n_threads: int | None = None, llama_server: bool = False
 ) -> Iterator[str]:
     """Yield the base URL (`http://127.0.0.1:PORT/v1`) of a running server; stop it on exit.
 
     The server has the recipe's context (n_ctx 4096); ``n_threads`` None keeps its default.
+    ``llama_server``: llama.cpp's own server (it reports its window at /props) instead of
+    llama-cpp-python's.
     """
-    ensure_llama_cpp(python)
+    binary = ensure_llama_server(python) if llama_server else None
+    if binary is None:
+        ensure_llama_cpp(python)
     recipe = load_recipe()
     with tempfile.TemporaryDirectory(prefix="local-llm-") as tmp:
         port = free_port()
         try:
             model: Path = recipe.ensure_model()
             proc = recipe.start_server(
-                python, model, port, Path(tmp) / "server.log", n_threads=n_threads
+                python,
+                model,
+                port,
+                Path(tmp) / "server.log",
+                n_threads=n_threads,
+                llama_server=binary,
             )
         except recipe.LocalLLMError as exc:
             raise LocalLLMEnvError(f"local llama.cpp server did not start: {exc}") from exc

@@ -182,13 +182,15 @@ CASES = [
         "did not answer within 0.3s",
     ),
     Case(
+        # Still streaming when the run's deadline passes: no fixed total ends it, the deadline
+        # does, and it is reported as such.
         "trickle-past-the-deadline",
         [reply_json({"summary": "s" * 200, "findings": []}, trickle=0.05)],
         3,
-        "timeout",
+        "deadline",
         ("--deadline", "1"),
         1,
-        "deadline",
+        "deadline passed while",
     ),
     Case(
         "invalid-json-once",

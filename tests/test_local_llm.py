@@ -6,7 +6,10 @@ are anchored, any chunk the model could not answer must be a reported failure wi
 SARIF must validate against the OASIS schema, and usage and latency must be reported.
 
 A recording proxy between ``review`` and the server shows what went over the wire: the
-structured-output dialect of every request and the grammar-enforceable schema sent with it.
+structured-output dialect of every request, the grammar-enforceable schema sent with it, and
+that it was streamed. Two servers from one recipe: llama-cpp-python's (most tests) and
+llama.cpp's own ``llama-server``, which reports its context window (``/props``): the run reads
+it instead of being told.
 
 The tests marked ``local_llm`` need the server; nothing here skips: a failed build, download or
 server start raises ``LocalLLMEnvError`` and they error (``python -m pytest -m local_llm``; the
@@ -60,16 +63,16 @@ from reviewer.llm.prompt import DEFAULT_MAX_FINDINGS
 from reviewer.llm.verify import VerifyRequest, parse_verification
 
 MAX_OUTPUT_TOKENS = 300
-# The server runs with n_ctx 4096 (scripts/local_llm.py); the window must not be larger.
+SERVER_N_CTX = 4096  # scripts/local_llm.py's DEFAULT_N_CTX
+# llama-cpp-python does not report its n_ctx: the window must be given, and not larger.
+WINDOW = ("--context-window", str(SERVER_N_CTX))
 LOCAL_FLAGS = (
     "--max-output-tokens",
     str(MAX_OUTPUT_TOKENS),
-    "--context-window",
-    "4096",
     "--jobs",
     "1",
     # A loaded CI machine evaluates the ~1200-token first prompt slowly; a timeout here
-    # would test the machine, not the contract.
+    # would test the machine, not the contract. (Once tokens flow, the idle default holds.)
     "--timeout",
     "600",
     "--deadline",
@@ -187,6 +190,12 @@ def llama_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def llama_cpp_server() -> Iterator[str]:
+    with ensure_local_server(llama_server=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def proxy(llama_server: str) -> Iterator[RecordingProxy]:
     with RecordingProxy(llama_server) as recording:
         yield recording
@@ -195,8 +204,9 @@ def proxy(llama_server: str) -> Iterator[RecordingProxy]:
 # --------------------------------------------------------------------------- the contract
 
 
-def review(*args: str, cwd: Path) -> tuple[Run, ReviewResult]:
-    run = run_subprocess(*args, *LOCAL_FLAGS, "-o", "json", cwd=cwd, timeout=RUN_TIMEOUT_S)
+def review(*args: str, cwd: Path, window: bool = True) -> tuple[Run, ReviewResult]:
+    flags = (*LOCAL_FLAGS, *WINDOW) if window else LOCAL_FLAGS
+    run = run_subprocess(*args, *flags, "-o", "json", cwd=cwd, timeout=RUN_TIMEOUT_S)
     assert "Traceback" not in run.err, run.err
     assert "internal error" not in run.err, run.err
     assert run.code in (0, 1, 3), (run.code, run.err)
@@ -232,6 +242,9 @@ def assert_contract(run: Run, result: ReviewResult, requests: list[Seen]) -> Non
     assert stats.requests == len(requests), (stats.requests, [r.dialect for r in requests])
     if not result.failures:
         assert stats.response_format == "json_object_schema"
+    # Streamed: every request asked for it, and the answers came as events.
+    assert all(r.body.get("stream") is True for r in requests), [r.body for r in requests]
+    assert stats.streamed is True
 
 
 def assert_grammar_schema(request: Seen, paths: list[str], lines: list[int]) -> None:
@@ -286,6 +299,38 @@ def test_staged_review_with_the_llamacpp_preset(tmp_path: Path, proxy: Recording
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
     assert errors == []
     assert len(log["runs"][0]["results"]) == len(result.findings)
+
+
+@pytest.mark.local_llm
+def test_llama_server_reports_its_window_and_model(tmp_path: Path, llama_cpp_server: str) -> None:
+    repo = make_repo(tmp_path)
+    write(repo, "app/db.py", "import sqlite3\n")
+    commit(repo, "start")
+    write(repo, "app/db.py", BUGGY)
+    git(repo, "add", "-A")
+
+    with RecordingProxy(llama_cpp_server) as recording:
+        run, result = review(
+            "--staged",
+            "--provider",
+            "llamacpp",
+            "--base-url",
+            recording.base_url,
+            cwd=repo,
+            window=False,
+        )
+        requests = recording.since(0)
+
+    assert_contract(run, result, requests)
+    # Read from the server, not given: the window it was started with, and its model.
+    assert result.stats.context_window == SERVER_N_CTX
+    assert f"context window {SERVER_N_CTX} (read from /props)" in run.err
+    assert result.model == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert not result.warnings
+    assert {r.dialect for r in requests} == {"json_object_schema"}
+    assert_grammar_schema(requests[0], ["app/db.py"], [2, 3, 4, 5, 6, 7])
+    # llama-server sends the usage chunk: the figures are the server's, not a local count.
+    assert result.stats.usage_estimated is False
 
 
 @pytest.mark.local_llm

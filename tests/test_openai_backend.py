@@ -27,6 +27,7 @@ from fake_openai import (
 from reviewer.core.errors import (
     AuthError,
     BadRequest,
+    DeadlineExceeded,
     ModelNotFound,
     ProviderTimeout,
     ResponseFormatRejected,
@@ -108,14 +109,16 @@ def test_importing_the_backend_does_not_import_openai() -> None:
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_a_completion(srv: FakeOpenAI, backend: OpenAIBackend) -> None:
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_a_completion(srv: FakeOpenAI, backend: OpenAIBackend, stream: bool) -> None:
     srv.enqueue(reply_json(EMPTY_ANSWER, usage={"prompt_tokens": 321, "completion_tokens": 12}))
-    reply = backend.complete(request())
+    reply = backend.complete(request(stream=stream))
     assert reply == ChatReply(
         content='{"summary": "No problems found.", "findings": []}',
         finish_reason="stop",
         usage=Usage(prompt_tokens=321, completion_tokens=12),
         model="fake-model",
+        streamed=stream,
     )
     (sent,) = srv.requests
     assert sent.path == "/v1/chat/completions"
@@ -127,7 +130,11 @@ def test_a_completion(srv: FakeOpenAI, backend: OpenAIBackend) -> None:
     ]
     assert sent.body["temperature"] == 0.2
     assert sent.body["max_tokens"] == 1000
-    assert "stream" not in sent.body
+    if stream:
+        assert sent.body["stream"] is True
+        assert sent.body["stream_options"] == {"include_usage": True}
+    else:
+        assert "stream" not in sent.body and "stream_options" not in sent.body
 
 
 @pytest.mark.parametrize(
@@ -180,7 +187,7 @@ def test_missing_usage_is_zero(srv: FakeOpenAI, backend: OpenAIBackend) -> None:
     body = reply_json(EMPTY_ANSWER).body
     del body["usage"]
     srv.enqueue(Reply(body=body))
-    assert backend.complete(request()).usage == Usage()
+    assert backend.complete(request()).usage == Usage(estimated=True)
 
 
 # --------------------------------------------------------------------------- errors
@@ -329,13 +336,17 @@ def test_slow_server_times_out(srv: FakeOpenAI, backend: OpenAIBackend) -> None:
     assert len(srv.requests) == 1
 
 
-def test_trickling_server_times_out_on_the_total(srv: FakeOpenAI, backend: OpenAIBackend) -> None:
-    # Every byte arrives well within a read timeout; only the total bound catches this.
-    srv.enqueue(reply_text("x" * 200, trickle=0.05))
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_a_trickle_outlives_the_timeout_and_stops_at_the_time_limit(
+    srv: FakeOpenAI, backend: OpenAIBackend, stream: bool
+) -> None:
+    # Bytes keep coming, so neither the first-byte nor the idle timeout ends it: the run's
+    # deadline (time_limit) does.
+    srv.enqueue(reply_text("x" * 400, trickle=0.05))
     started = time.monotonic()
-    with pytest.raises(ProviderTimeout):
-        backend.complete(request(timeout=0.4))
-    assert time.monotonic() - started < 1.2
+    with pytest.raises(DeadlineExceeded, match="deadline passed while"):
+        backend.complete(request(stream=stream, timeout=0.2, idle_timeout=0.3, time_limit=0.8))
+    assert 0.7 < time.monotonic() - started < 1.5
 
 
 def test_connection_reset_is_transient(srv: FakeOpenAI, backend: OpenAIBackend) -> None:

@@ -3,6 +3,7 @@ base URL and the variable holding the key; and the backend that sends to it."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
@@ -22,7 +23,9 @@ class Endpoint:
         self.preset = provider
         self.provider = provider.name
         model = settings.model or provider.default_model
-        if not model:
+        # A local server says which model it has loaded (reviewer.app.local_server).
+        self.model_from_server = not model and provider.server is not None
+        if not model and not self.model_from_server:
             raise UsageError(
                 f"provider {provider.name} has no default model: pass --model "
                 "(for azure, the deployment name)"
@@ -35,7 +38,7 @@ class Endpoint:
         if not base_url:
             hint = f" or set {provider.base_url_env}" if provider.base_url_env else ""
             raise UsageError(f"provider {provider.name} needs --base-url{hint}")
-        self.model: str = model
+        self.model: str = model or ""
         self.base_url: str = base_url
         self.key_env = settings.api_key_env or provider.api_key_env
         self.needs_key = provider.needs_key or settings.api_key_env is not None
@@ -44,6 +47,14 @@ class Endpoint:
             if settings.response_format == "auto"
             else (cast(ResponseMode, settings.response_format),)
         )
+        self.grammar_modes: tuple[ResponseMode, ...] = provider.grammar_modes
+
+    def with_model(self, model: str) -> Endpoint:
+        """This endpoint, answering with ``model`` (the one its server has loaded)."""
+        clone = copy.copy(self)
+        clone.model = model
+        clone.model_from_server = False
+        return clone
 
     def backend(self, environ: Mapping[str, str]) -> OpenAIBackend:
         from reviewer.llm.openai_backend import AzureConfig, OpenAIBackend

@@ -1,5 +1,5 @@
-"""Where the reports go: stdout (coloured on a TTY) or files written atomically; and the
-progress lines on stderr."""
+"""Where the reports go: stdout (coloured on a TTY) or files written atomically (progress on
+stderr is ``reviewer.app.progress``)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,6 @@ import click
 from reviewer.core.errors import UsageError
 from reviewer.core.values import ReviewResult
 from reviewer.outputs import OutputSpec, get_reporter
-
-
-class StderrProgress:
-    def __init__(self, live: bool) -> None:
-        self._live = live
-
-    def planned(self, chunks: int, files: int, tokens: int) -> None:
-        if chunks:
-            click.echo(f"review: {files} file(s) in {chunks} chunk(s), ~{tokens} tokens", err=True)
-
-    def chunk_done(self, done: int, total: int, failed: bool) -> None:
-        if self._live:
-            click.echo(f"\rreview: {done}/{total} chunks done", err=True, nl=done == total)
-        elif failed:
-            click.echo(f"review: chunk {done}/{total} failed", err=True)
 
 
 def write_outputs(result: ReviewResult, specs: list[OutputSpec], *, verbose: bool = False) -> None:

@@ -23,7 +23,8 @@ from reviewer.app.config import (
     resolve_settings,
 )
 from reviewer.app.endpoint import Endpoint
-from reviewer.app.outputs import StderrProgress, check_destinations, write_outputs
+from reviewer.app.outputs import check_destinations, write_outputs
+from reviewer.app.progress import make_progress
 from reviewer.app.resources import open_store, outliner_for, tokenizer_for
 from reviewer.core.errors import (
     EXIT_FAILURE,
@@ -42,6 +43,9 @@ from reviewer.outputs import OutputSpec, get_reporter, parse_output_spec
 if TYPE_CHECKING:
     from reviewer.app.github_pr import PullRequestRun
     from reviewer.app.gitlab_mr import MergeRequestRun
+    from reviewer.llm.ratelimit import SharedLimiter
+    from reviewer.store.cache import ReviewCache
+    from reviewer.store.team import TeamStore
 
 
 def run(options: Mapping[str, Any], explicit: Mapping[str, tuple[Any, str]]) -> int:
@@ -119,7 +123,7 @@ def _show_config(resolved: ResolvedSettings, endpoint: Endpoint, settings: Setti
         resolved,
         {
             "effective-model": (
-                endpoint.model,
+                endpoint.model or "(the model the server has loaded)",
                 resolved.sources["model"] if settings.model else "provider preset",
             ),
             "effective-base-url": (
@@ -268,54 +272,80 @@ def _run_pipeline(
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
-    progress = None if quiet else StderrProgress(live=sys.stderr.isatty())
+    progress = make_progress(quiet)
     root = Path(changes.root) if changes.root else Path.cwd()
     store = open_store(settings, root, os.environ) if changes.files else None
-    # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
-    backend = endpoint.backend(os.environ)
+    cache = store.local_cache if store is not None else None
+    warnings: list[str] = []
+    backend = None
     contents = open_contents(changes, settings)
     try:
-        if store is None:
-            return run_review(
-                changes,
-                settings,
-                endpoint=endpoint,
-                backend=backend,
-                tokenizer=tokenizer_for(endpoint.model, None),
-                dry_run=dry_run,
-                progress=progress,
-            )
-        ledger = store.ledger
+        if changes.files and endpoint.preset.server is not None:
+            endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
+        # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
+        backend = endpoint.backend(os.environ)
+        ledger = store.ledger if store is not None else None
         budget = None if dry_run or ledger is None else month_budget(settings, ledger)
         result = run_review(
             changes,
             settings,
             endpoint=endpoint,
             backend=backend,
-            tokenizer=tokenizer_for(endpoint.model, store.local_cache),
+            tokenizer=tokenizer_for(endpoint.model, cache),
             dry_run=dry_run,
             show_redactions=show_redactions,
-            cache=store.answers,
+            cache=store.answers if store is not None else None,
             progress=progress,
-            limiter=store.limiter(
-                base_url=endpoint.base_url,
-                model=endpoint.model,
-                requests_per_minute=settings.requests_per_minute,
-                tokens_per_minute=settings.tokens_per_minute,
-            ),
+            limiter=_limiter(store, endpoint, settings),
             budget=budget,
             contents=contents,
-            outliner=outliner_for(store.local_cache),
+            outliner=outliner_for(cache),
             rules=rules,
         )
-        if dry_run or not result.chunks or ledger is None:
-            return result
-        record_run(ledger, result, repository=store.namespace, source=source)
-        warnings = budget_warnings(budget, result)
-        return result.model_copy(update={"warnings": (*result.warnings, *warnings)})
+        if store is not None and ledger is not None and not dry_run and result.chunks:
+            record_run(ledger, result, repository=store.namespace, source=source)
+            warnings += budget_warnings(budget, result)
     finally:
-        backend.close()
+        if progress is not None:
+            progress.close()
+        if backend is not None:
+            backend.close()
         if contents is not None:
             contents.close()
         if store is not None:
             store.close()
+    if warnings:
+        result = result.model_copy(update={"warnings": (*result.warnings, *warnings)})
+    return result
+
+
+def _limiter(
+    store: TeamStore | None, endpoint: Endpoint, settings: Settings
+) -> SharedLimiter | None:
+    if store is None:
+        return None
+    return store.limiter(
+        base_url=endpoint.base_url,
+        model=endpoint.model,
+        requests_per_minute=settings.requests_per_minute,
+        tokens_per_minute=settings.tokens_per_minute,
+    )
+
+
+def _configure_from_server(
+    endpoint: Endpoint,
+    settings: Settings,
+    cache: ReviewCache | None,
+    warnings: list[str],
+    quiet: bool,
+) -> tuple[Endpoint, Settings]:
+    """A local server's model and window, for what the user did not give."""
+    from reviewer.app.local_server import configure_from_server
+
+    def note(message: str) -> None:
+        if not quiet:
+            click.echo(f"review: {message}", err=True)
+
+    return configure_from_server(
+        endpoint, settings, cache, os.environ, warn=warnings.append, note=note
+    )

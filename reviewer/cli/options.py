@@ -103,7 +103,22 @@ ENDPOINT: list[click.Parameter] = [
         ["--timeout"],
         envvar=_env("timeout"),
         type=float,
-        help="Seconds per request attempt (default 120).",
+        help="Seconds the server may take to start answering: connect, queue, prompt, first "
+        "token; for an answer that is not streamed, all of it (default 120).",
+    ),
+    click.Option(
+        ["--idle-timeout"],
+        envvar=_env("idle_timeout"),
+        type=float,
+        help="Seconds a server may fall silent once it answers; then the request is retried "
+        "(default 60).",
+    ),
+    click.Option(
+        ["--stream/--no-stream"],
+        envvar=_env("stream"),
+        default=None,
+        help="Stream answers, with live progress (default on; endpoints that reject it are "
+        "read whole, and remembered).",
     ),
     click.Option(
         ["--max-retries"],
@@ -369,6 +384,8 @@ SETTING_OPTIONS = (
     "response_format",
     "temperature",
     "timeout",
+    "idle_timeout",
+    "stream",
     "max_retries",
     "deadline",
     "jobs",

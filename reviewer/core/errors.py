@@ -12,11 +12,13 @@ the exit code the CLI turns it into (``reviewer.cli`` is the only place that doe
     │   ├── AuthError (3)             401/403: the key variable is missing or wrong
     │   ├── ModelNotFound (3)         404 for the model name
     │   ├── ResponseFormatRejected    400/5xx naming response_format (triggers fallback)
+    │   ├── StreamRejected            400 naming stream (answers are then read whole)
     │   ├── TransientProviderError    429/5xx/connection/timeout (retried, then chunk fails)
-    │   │   └── ProviderTimeout           no complete answer in the attempt's time
+    │   │   └── ProviderTimeout           no first byte in --timeout, or silent for --idle-timeout
     │   ├── InvalidModelOutput        the answer is not JSON of the answer schema
     │   ├── BadRequest                other 4xx
-    │   └── DeadlineExceeded          the run's deadline passed
+    │   ├── DeadlineExceeded          the run's deadline passed
+    │   └── RequestCancelled          the run was interrupted while the request was in flight
     ├── GitHubError (3)           a GitHub API call failed
     ├── GitLabError (3)           a GitLab API call failed (token, MR, TLS, refused write)
     └── CostLimitExceeded (3)     the estimated cost is above --max-cost; nothing was sent
@@ -77,6 +79,10 @@ class ResponseFormatRejected(ProviderError):
     """The endpoint refused the structured-output form we asked for."""
 
 
+class StreamRejected(ProviderError):
+    """The endpoint refused ``stream: true``: its answers must be read whole."""
+
+
 class BadRequest(ProviderError):
     pass
 
@@ -92,7 +98,8 @@ class TransientProviderError(ProviderError):
 
 
 class ProviderTimeout(TransientProviderError):
-    """No complete answer within the attempt's timeout (client side, or HTTP 408)."""
+    """The server did not start answering within ``--timeout``, fell silent for longer than
+    ``--idle-timeout`` (client side), or timed the request out itself (HTTP 408)."""
 
 
 class InvalidModelOutput(ProviderError):
@@ -101,6 +108,11 @@ class InvalidModelOutput(ProviderError):
 
 class DeadlineExceeded(ProviderError):
     pass
+
+
+class RequestCancelled(ProviderError):
+    """The run ended (Ctrl-C, or an error every chunk would hit) while this request was in
+    flight; never retried, never reported as a chunk's failure."""
 
 
 class GitHubError(ReviewerError):

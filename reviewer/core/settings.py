@@ -34,7 +34,10 @@ class Settings(Frozen):
     api_key_env: str | None = None  # None: the provider preset's variable
     response_format: str = "auto"  # auto | json_schema | json_object_schema | json_object | prompt
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
-    timeout: float = Field(default=120.0, gt=0)  # seconds per request attempt
+    # seconds until the server starts answering (connect, queue, prompt, first token)
+    timeout: float = Field(default=120.0, gt=0)
+    idle_timeout: float = Field(default=60.0, gt=0)  # longest silence once answering
+    stream: bool = True  # stream answers where the endpoint supports it
     max_retries: int = Field(default=3, ge=0, le=10)
     deadline: float = Field(default=900.0, gt=0)  # seconds for the whole run
     jobs: int = Field(default=4, ge=1, le=64)

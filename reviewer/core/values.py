@@ -247,6 +247,8 @@ class RedactionSite(Frozen):
 class Usage(Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # True when the server reported no usage and the figures are a local token count.
+    estimated: bool = False
 
 
 class Stats(Frozen):
@@ -260,6 +262,8 @@ class Stats(Frozen):
     retries: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    # tokens_in/tokens_out include local counts for answers whose server reported no usage
+    usage_estimated: bool = False
     estimated_tokens_in: int = 0
     context_tokens: int = 0  # of estimated_tokens_in, what the context around hunks takes
     cost_usd: float | None = None
@@ -292,6 +296,8 @@ class Stats(Frozen):
     # The repository's own rules.
     suppressed_findings: int = 0  # ``reviewer: ignore`` comments, false positives on the PR
     instruction_tokens: int = 0  # of the repository's instruction files sent
+    context_window: int | None = None  # the window chunks were planned for
+    streamed: bool | None = None  # answers were streamed (None: nothing was sent)
 
 
 # --------------------------------------------------------------------------- repository rules

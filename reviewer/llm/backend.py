@@ -6,6 +6,7 @@ imports it); tests use fakes of the HTTP server behind it, never of this Protoco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from pydantic import Field
@@ -36,7 +37,14 @@ class ChatRequest(Frozen):
     json_schema: dict[str, Any] = Field(default_factory=dict)
     temperature: float = 0.2
     max_tokens: int | None = None
-    timeout: float = 120.0  # seconds for this one attempt
+    stream: bool = True  # ask for server-sent events; a server that answers whole is read whole
+    # No fixed total: a slow answer that keeps coming is never cut off. The server must start
+    # answering (its first byte, connect included) within ``timeout`` seconds, and may then
+    # fall silent for at most ``idle_timeout`` seconds at a time; ``time_limit`` (the run's
+    # deadline, in seconds from the start of this attempt) ends it whatever it is doing.
+    timeout: float = 120.0
+    idle_timeout: float = 60.0
+    time_limit: float | None = None
 
 
 class ChatReply(Frozen):
@@ -46,9 +54,20 @@ class ChatReply(Frozen):
     usage: Usage = Usage()
     model: str | None = None
     rate_limits: RateLimits | None = None  # the reply's x-ratelimit-* headers, when sent
+    streamed: bool = False  # the answer came as server-sent events
+
+
+# Called while an answer streams in, with the number of pieces (about one token each) so far.
+OnTokens = Callable[[int], None]
 
 
 class Backend(Protocol):
-    """Sends one request. Raises only ``reviewer.core.errors.ProviderError`` subclasses."""
+    """Sends one request. Raises only ``reviewer.core.errors.ProviderError`` subclasses.
 
-    def complete(self, request: ChatRequest) -> ChatReply: ...
+    ``cancel`` ends every request in flight at once (they raise ``RequestCancelled``) and every
+    later one before it is sent: the run is over.
+    """
+
+    def complete(self, request: ChatRequest, on_tokens: OnTokens | None = None) -> ChatReply: ...
+
+    def cancel(self) -> None: ...

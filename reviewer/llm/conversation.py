@@ -12,6 +12,11 @@ not enforce one), so the caller passes ``system_for(mode) -> str``, e.g.
 ``functools.partial(system_prompt, language, instructions, path_instructions,
 schema=strict_json_schema())``.
 
+Answers are streamed while ``StreamState`` says so; an endpoint that rejects streaming turns
+it off for every worker (``StreamRejected``), and the request is sent again unstreamed, not
+counted as a retry. A reply without usage figures gets a local count (``count_tokens``),
+marked ``Usage.estimated``.
+
 Failure kinds (``ChunkOutcome.failure_kind``, ``ChunkFailure.kind``): "invalid-output",
 "length", "refusal", "rate-limited", "server-error", "timeout", "bad-request", "deadline".
 """
@@ -35,12 +40,20 @@ from reviewer.core.errors import (
     ModelNotFound,
     ProviderTimeout,
     ResponseFormatRejected,
+    StreamRejected,
     TransientProviderError,
 )
 from reviewer.core.settings import Settings
 from reviewer.core.values import Frozen, Usage
 from reviewer.llm.answer import ModelAnswer, parse_answer, strict_json_schema
-from reviewer.llm.backend import Backend, ChatReply, ChatRequest, Message, ResponseMode
+from reviewer.llm.backend import (
+    Backend,
+    ChatReply,
+    ChatRequest,
+    Message,
+    OnTokens,
+    ResponseMode,
+)
 from reviewer.llm.prompt import (
     build_messages,
     fewer_findings_message,
@@ -51,6 +64,7 @@ from reviewer.llm.ratelimit import Gate
 
 _ECHO_MAX = 4000  # characters of an invalid answer echoed back in the re-ask
 FEWER_FINDINGS = 10
+_TOKENS_PER_MESSAGE = 4  # chat framing around each message, for a local usage count
 
 
 class RetryPolicy(Frozen):
@@ -74,6 +88,7 @@ class Outcome(Frozen, Generic[AnswerT]):
     requests: int = 0
     retries: int = 0  # transient-failure retries (re-asks are requests, not retries)
     mode_used: ResponseMode | None = None
+    streamed: bool = False  # the last answer came as a stream
 
     @property
     def ok(self) -> bool:
@@ -93,6 +108,32 @@ class AnswerReader(Generic[AnswerT]):
     outcome_type: type[Outcome[AnswerT]]
     schemas: Mapping[ResponseMode, dict[str, Any]]  # sent in the modes that take a schema
     schema_name: str = "review"
+
+
+class StreamState:
+    """Whether answers are streamed, shared by every worker. Once the endpoint rejects
+    streaming, no worker asks for it again this run; the rejection is kept to be reported."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._enabled = enabled
+        self._rejection: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        with self._lock:
+            return self._enabled
+
+    def reject(self, reason: str) -> None:
+        with self._lock:
+            if self._enabled:
+                self._enabled = False
+                self._rejection = reason
+
+    @property
+    def rejection(self) -> str | None:
+        with self._lock:
+            return self._rejection
 
 
 class ResponseModeState:
@@ -160,8 +201,15 @@ class ResponseModeState:
 class _Conversation(Generic[AnswerT]):
     """Mutable bookkeeping of one conversation (never shared between threads)."""
 
-    def __init__(self, max_tokens: int | None, outcome_type: type[Outcome[AnswerT]]) -> None:
+    def __init__(
+        self,
+        max_tokens: int | None,
+        outcome_type: type[Outcome[AnswerT]],
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> None:
         self.outcome_type = outcome_type
+        self.count_tokens = count_tokens
+        self.streamed = False
         self.mode: ResponseMode | None = None
         self.messages: tuple[Message, ...] = ()
         self.reasked_invalid = False
@@ -178,9 +226,21 @@ class _Conversation(Generic[AnswerT]):
         self.reasked_length = False
 
     def add_usage(self, reply: ChatReply) -> None:
+        """Add the reply's usage; counted here when the server reported none. Called before
+        the messages grow for a re-ask, so they are the ones that were sent."""
+        usage = reply.usage
+        if usage.estimated and self.count_tokens is not None:
+            count = self.count_tokens
+            usage = Usage(
+                prompt_tokens=sum(count(m.content) + _TOKENS_PER_MESSAGE for m in self.messages),
+                completion_tokens=count(reply.content or reply.refusal or ""),
+                estimated=True,
+            )
+        self.streamed = reply.streamed
         self.usage = Usage(
-            prompt_tokens=self.usage.prompt_tokens + reply.usage.prompt_tokens,
-            completion_tokens=self.usage.completion_tokens + reply.usage.completion_tokens,
+            prompt_tokens=self.usage.prompt_tokens + usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens + usage.completion_tokens,
+            estimated=self.usage.estimated or usage.estimated,
         )
 
     def outcome(
@@ -198,6 +258,7 @@ class _Conversation(Generic[AnswerT]):
             requests=self.requests,
             retries=self.retries,
             mode_used=self.mode if answer is not None else None,
+            streamed=self.streamed,
         )
 
 
@@ -217,6 +278,7 @@ class _Attempts:
         *,
         backend: Backend,
         modes: ResponseModeState,
+        streams: StreamState,
         gate: Gate,
         settings: Settings,
         deadline: float,
@@ -228,6 +290,7 @@ class _Attempts:
     ) -> None:
         self.backend = backend
         self.modes = modes
+        self.streams = streams
         self.gate = gate
         self.settings = settings
         self.deadline = deadline
@@ -254,15 +317,18 @@ class _Attempts:
         return remaining
 
     def send(
-        self, conv: _Conversation[AnswerT], request: ChatRequest
+        self, conv: _Conversation[AnswerT], request: ChatRequest, on_tokens: OnTokens | None
     ) -> ChatReply | Outcome[AnswerT] | None:
         """The reply; or the chunk's failure; or None to go round again (a rejected response
-        mode, a transient failure waited out)."""
+        mode or streaming, a transient failure waited out). ``RequestCancelled`` passes."""
         conv.requests += 1
         try:
-            reply = self.backend.complete(request)
+            reply = self.backend.complete(request, on_tokens)
         except ResponseFormatRejected as exc:
             self.modes.reject(request.mode, str(exc))
+            return None
+        except StreamRejected as exc:
+            self.streams.reject(str(exc))
             return None
         except (AuthError, ModelNotFound):
             raise
@@ -314,6 +380,10 @@ def review_chunk(
     max_tokens: int | None = None,
     max_tokens_ceiling: int | None = None,
     grammar_schema: dict[str, Any] | None = None,
+    grammar_modes: tuple[ResponseMode, ...] = ("json_object_schema",),
+    streams: StreamState | None = None,
+    on_tokens: OnTokens | None = None,
+    count_tokens: Callable[[str], int] | None = None,
     policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -322,11 +392,16 @@ def review_chunk(
     """Review one chunk. ``deadline`` is a ``clock()`` time; no request starts after it.
 
     ``grammar_schema`` (``reviewer.llm.answer.grammar_json_schema``) replaces the strict schema
-    in ``json_object_schema`` mode, where the endpoint turns it into a decoding grammar.
-    ``tokens`` estimates one request's tokens (prompt and answer) for the gate.
+    in ``grammar_modes``, where the endpoint turns the schema it is given into a decoding
+    grammar (llama.cpp's ``json_object_schema``; ``json_schema`` on Ollama, vLLM, LM Studio).
+    ``tokens`` estimates one request's tokens (prompt and answer) for the gate. ``streams`` is
+    shared by the run's workers (default: one of its own, per ``settings``); ``on_tokens``
+    hears how far a streamed answer has come.
     """
     reader = AnswerReader(
-        parse=parse_answer, outcome_type=ChunkOutcome, schemas=_schemas(grammar_schema)
+        parse=parse_answer,
+        outcome_type=ChunkOutcome,
+        schemas=_schemas(grammar_schema, grammar_modes),
     )
     outcome = converse(
         user_text,
@@ -340,6 +415,9 @@ def review_chunk(
         tokens=tokens,
         max_tokens=max_tokens,
         max_tokens_ceiling=max_tokens_ceiling,
+        streams=streams,
+        on_tokens=on_tokens,
+        count_tokens=count_tokens,
         policy=policy,
         clock=clock,
         sleep=sleep,
@@ -362,6 +440,9 @@ def converse(
     tokens: int = 0,
     max_tokens: int | None = None,
     max_tokens_ceiling: int | None = None,
+    streams: StreamState | None = None,
+    on_tokens: OnTokens | None = None,
+    count_tokens: Callable[[str], int] | None = None,
     policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -370,10 +451,11 @@ def converse(
     """One request's conversation (``review_chunk`` is the review's), read by ``reader``:
     response-format fallback, one re-ask after an invalid and one after a cut-off answer,
     retries with backoff. ``deadline`` is a ``clock()`` time; no request starts after it."""
-    conv = _Conversation(max_tokens, reader.outcome_type)
+    conv = _Conversation(max_tokens, reader.outcome_type, count_tokens)
     attempts = _Attempts(
         backend=backend,
         modes=modes,
+        streams=streams if streams is not None else StreamState(settings.stream),
         gate=gate,
         settings=settings,
         deadline=deadline,
@@ -398,8 +480,11 @@ def converse(
             temperature=settings.temperature,
             max_tokens=conv.max_tokens,
             timeout=min(settings.timeout, remaining),
+            stream=attempts.streams.enabled,
+            idle_timeout=min(settings.idle_timeout, remaining),
+            time_limit=remaining,
         )
-        reply = attempts.send(conv, request)
+        reply = attempts.send(conv, request, on_tokens)
         if reply is None:
             continue
         if isinstance(reply, Outcome):
@@ -409,11 +494,21 @@ def converse(
             return verdict
 
 
-def _schemas(grammar_schema: dict[str, Any] | None) -> dict[ResponseMode, dict[str, Any]]:
-    """The schema each mode sends: the strict one, or the grammar one where the endpoint
-    compiles it into a decoding grammar; none in the other modes."""
+def _schemas(
+    grammar_schema: dict[str, Any] | None,
+    grammar_modes: tuple[ResponseMode, ...] = ("json_object_schema",),
+) -> dict[ResponseMode, dict[str, Any]]:
+    """The schema each mode sends: the strict one, or the grammar one in the modes where the
+    endpoint compiles it into a decoding grammar; none in the other modes."""
     strict = strict_json_schema()
-    return {"json_schema": strict, "json_object_schema": grammar_schema or strict}
+    schemas: dict[ResponseMode, dict[str, Any]] = {
+        "json_schema": strict,
+        "json_object_schema": strict,
+    }
+    for mode in grammar_modes:
+        if grammar_schema is not None and mode in schemas:
+            schemas[mode] = grammar_schema
+    return schemas
 
 
 def _read_reply(

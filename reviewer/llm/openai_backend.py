@@ -4,9 +4,14 @@ The SDK is imported on the first request, not at import time (it costs ~0.4 s, a
 or a cached review never needs it). Retries are not the SDK's (``max_retries=0``): they are
 ``reviewer.llm.conversation``'s, so that one shared ``RateGate`` can slow every worker after a 429.
 
-``ChatRequest.timeout`` bounds the whole attempt, not each socket read: the body is read in
-pieces and abandoned once the time is up, so a server that trickles bytes cannot hold a
-worker forever. (The last read can overrun by at most one read timeout.)
+Answers are streamed (``stream: true`` with ``stream_options.include_usage``) unless the
+request says otherwise; a server that answers a streamed request with one JSON document is
+read the same. There is no fixed total: the server must start answering within
+``ChatRequest.timeout`` (the socket's read timeout while waiting for the response headers,
+then ``reviewer.llm.watchdog`` until the first byte of the body), may then pause for at most
+``idle_timeout`` at a time, and ``time_limit`` (the run's deadline) ends it wherever it is.
+A 400 that names ``stream_options`` drops that option (usage is then counted locally); one
+that names ``stream`` raises ``StreamRejected``, and the caller reads answers whole.
 
 Every SDK and transport error leaves this module as a ``reviewer.core.errors.ProviderError``;
 messages name the key's variable, never the key.
@@ -14,31 +19,41 @@ messages name the key's variable, never the key.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import importlib
 import json
+import math
 import re
 import threading
 import time
+from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from reviewer.core.errors import (
     AuthError,
     BadRequest,
+    DeadlineExceeded,
     ModelNotFound,
     ProviderError,
     ProviderTimeout,
+    RequestCancelled,
     ResponseFormatRejected,
+    StreamRejected,
     TransientProviderError,
 )
 from reviewer.core.values import Frozen, Usage
-from reviewer.llm.backend import ChatReply, ChatRequest
-from reviewer.llm.ratelimit import RateLimits, parse_rate_limit_headers
+from reviewer.llm.backend import ChatReply, ChatRequest, OnTokens
+from reviewer.llm.ratelimit import parse_rate_limit_headers
 
 if TYPE_CHECKING:
+    import socket
+
     import openai
     from openai.types.chat import ChatCompletionMessageParam
+
+    from reviewer.llm.watchdog import Reason, Watchdog, Watched
 
 _TEXT_MAX = 500  # characters of a provider's error message kept in ours
 _FORMAT_WORDS = re.compile(
@@ -46,7 +61,9 @@ _FORMAT_WORDS = re.compile(
 )
 # OpenAI's reasoning models take max_completion_tokens and only the default temperature.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
-_ADAPTATIONS_MAX = 2  # resends after a 400 that names an unsupported parameter
+_ADAPTATIONS_MAX = 3  # resends after a 400 that names an unsupported parameter
+_CONNECT_TIMEOUT = 10.0  # seconds to open the connection (bounded by the attempt's timeout)
+_STREAM_WORDS = re.compile(r"\bstream\b", re.IGNORECASE)
 
 
 class AzureConfig(Frozen):
@@ -81,6 +98,8 @@ class OpenAIBackend:
         # Learned per endpoint, under the lock: which token-limit name and whether temperature.
         self._completion_tokens = reasoning
         self._send_temperature = not reasoning
+        self._stream_options = True  # dropped once the endpoint rejects stream_options
+        self._watchdog_: Watchdog | None = None
 
     def __repr__(self) -> str:  # no key, ever
         return f"OpenAIBackend(base_url={self._base_url!r}, model={self._model!r})"
@@ -101,28 +120,42 @@ class OpenAIBackend:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def cancel(self) -> None:
+        self._watchdog.cancel()
+
+    @property
+    def _watchdog(self) -> Watchdog:
+        # Made with the first request: a run answered from the cache never imports it.
+        with self._lock:
+            if self._watchdog_ is None:
+                from reviewer.llm.watchdog import Watchdog
+
+                self._watchdog_ = Watchdog()
+            return self._watchdog_
+
     # ------------------------------------------------------------------ request
 
-    def complete(self, request: ChatRequest) -> ChatReply:
+    def complete(self, request: ChatRequest, on_tokens: OnTokens | None = None) -> ChatReply:
         sdk = importlib.import_module("openai")
         client = self._get_client(sdk)
         timeouts, transport = _transport_errors()
         for _ in range(_ADAPTATIONS_MAX + 1):
+            if self._watchdog.cancelled:
+                raise RequestCancelled("the run was interrupted")
+            started = time.monotonic()
             try:
-                raw, limits = self._send(client, request)
+                return self._send(sdk, client, request, on_tokens)
             except sdk.APIStatusError as exc:
                 if self._adapt(exc, request):
                     continue
                 raise self._status_error(exc, request) from None
-            except sdk.APITimeoutError:
-                raise self._timeout(request) from None
+            except (sdk.APITimeoutError, *timeouts):
+                # Only the wait for the response headers ends in a socket timeout.
+                raise self._header_timeout(request, time.monotonic() - started) from None
             except sdk.APIConnectionError as exc:
                 raise self._connection_error(exc.__cause__ or exc) from None
-            except timeouts:
-                raise self._timeout(request) from None
             except transport as exc:
                 raise self._connection_error(exc) from None
-            return self._reply(raw).model_copy(update={"rate_limits": limits})
         raise BadRequest(f"{self._base_url} kept rejecting the request's parameters")
 
     def prepare(self) -> None:
@@ -176,26 +209,97 @@ class OpenAIBackend:
         response_format = _response_format(request)
         if response_format is not None:
             body["response_format"] = response_format
+        if request.stream:
+            body["stream"] = True
+            with self._lock:
+                if self._stream_options:
+                    body["stream_options"] = {"include_usage": True}
         return body
 
-    def _send(self, client: openai.OpenAI, request: ChatRequest) -> tuple[bytes, RateLimits | None]:
-        deadline = time.monotonic() + request.timeout
+    def _send(
+        self,
+        sdk: ModuleType,
+        client: openai.OpenAI,
+        request: ChatRequest,
+        on_tokens: OnTokens | None,
+    ) -> ChatReply:
+        started = time.monotonic()
+        end_by = started + request.time_limit if request.time_limit is not None else math.inf
+        with self._open(sdk, client, request) as response:
+            # The response headers are here: the one place the raw HTTP response is at hand.
+            http = response.http_response
+            # The headers' wait was bounded by the socket's read timeout; from here on the
+            # watchdog bounds each phase, so the socket's own must not cut in first. The
+            # timeout dict is the one the transport reads when the body is first read.
+            timeouts = http.request.extensions.get("timeout")
+            if isinstance(timeouts, dict):
+                timeouts["read"] = min(max(request.timeout, request.idle_timeout), end_by - started)
+            first_by = started + request.timeout
+            expires, why = _expiry(first_by, end_by, "first-byte")
+            watched = self._watchdog.watch(_socket_of(http), expires, why)
+            limits = parse_rate_limit_headers(http.headers)
+            try:
+                reply = self._read(http, request, watched, on_tokens, end_by)
+                return reply.model_copy(update={"rate_limits": limits}) if limits else reply
+            except _transport_errors()[1]:
+                reason = self._watchdog.check(watched)
+                if reason is not None:
+                    raise self._ended(reason, request) from None
+                raise
+            finally:
+                self._watchdog.release(watched)
+
+    @contextlib.contextmanager
+    def _open(self, sdk: ModuleType, client: openai.OpenAI, request: ChatRequest) -> Iterator[Any]:
+        """Send the request; the SDK's streaming response once its headers are in."""
         messages = cast(
             "list[ChatCompletionMessageParam]",
             [{"role": m.role, "content": m.content} for m in request.messages],
         )
+        first = (
+            request.timeout
+            if request.time_limit is None
+            else min(request.timeout, request.time_limit)
+        )
+        timeout = sdk.Timeout(max(first, 0.001), connect=min(_CONNECT_TIMEOUT, first))
         with client.chat.completions.with_streaming_response.create(
             model=self._model,
             messages=messages,
             extra_body=self._body(request),
-            timeout=request.timeout,
+            timeout=timeout,
         ) as response:
-            pieces: list[bytes] = []
-            for piece in response.iter_bytes():
-                pieces.append(piece)
-                if time.monotonic() > deadline:
-                    raise self._timeout(request)
-            return b"".join(pieces), parse_rate_limit_headers(response.headers)
+            yield response
+
+    def _read(
+        self,
+        http: Any,
+        request: ChatRequest,
+        watched: Watched,
+        on_tokens: OnTokens | None,
+        end_by: float,
+    ) -> ChatReply:
+        """The body, piece by piece, moving the watchdog's expiry on after each."""
+        from reviewer.llm.stream import StreamReader
+
+        reader = StreamReader(self._base_url) if request.stream else None
+        pieces: list[bytes] = []
+        for piece in http.iter_bytes():
+            if not piece:
+                continue
+            reason = self._watchdog.check(watched)
+            if reason is not None:  # the deadline, or a cancel, while bytes still come
+                raise self._ended(reason, request)
+            now = time.monotonic()
+            self._watchdog.extend(watched, *_expiry(now + request.idle_timeout, end_by, "idle"))
+            pieces.append(piece)
+            if reader is not None:
+                seen = reader.pieces
+                reader.feed(piece)
+                if on_tokens is not None and reader.pieces != seen:
+                    on_tokens(reader.pieces)
+        if reader is not None and reader.started and not reader.whole:
+            return self._reply(json.dumps(reader.result()).encode(), streamed=True)
+        return self._reply(b"".join(pieces))
 
     def _adapt(self, exc: openai.APIStatusError, request: ChatRequest) -> bool:
         """Learn from a 400 naming a parameter this model does not take; True to resend."""
@@ -203,6 +307,9 @@ class OpenAIBackend:
             return False
         text = _error_text(exc).lower()
         with self._lock:
+            if "stream_options" in text and request.stream and self._stream_options:
+                self._stream_options = False
+                return True
             if (
                 "max_completion_tokens" in text
                 and request.max_tokens is not None
@@ -221,7 +328,7 @@ class OpenAIBackend:
 
     # ------------------------------------------------------------------ replies
 
-    def _reply(self, raw: bytes) -> ChatReply:
+    def _reply(self, raw: bytes, *, streamed: bool = False) -> ChatReply:
         # A proxy or a model may echo the key; nothing leaves the key's holder carrying it.
         if len(self._api_key) >= 8:
             raw = raw.replace(self._api_key.encode(), b"***")
@@ -238,7 +345,11 @@ class OpenAIBackend:
                 f"{self._base_url} answered without choices: {_snippet(raw)}", status=200
             )
         message = choice.get("message") or {}
-        usage = data.get("usage") or {}
+        usage = data.get("usage")
+        reported = isinstance(usage, dict) and (
+            _int(usage.get("prompt_tokens")) or _int(usage.get("completion_tokens"))
+        )
+        usage = usage if isinstance(usage, dict) else {}
         return ChatReply(
             content=_content_text(message.get("content")),
             finish_reason=_str_or_none(choice.get("finish_reason")),
@@ -246,8 +357,10 @@ class OpenAIBackend:
             usage=Usage(
                 prompt_tokens=_int(usage.get("prompt_tokens")),
                 completion_tokens=_int(usage.get("completion_tokens")),
+                estimated=not reported,
             ),
             model=_str_or_none(data.get("model")),
+            streamed=streamed,
         )
 
     # ------------------------------------------------------------------ errors
@@ -282,6 +395,10 @@ class OpenAIBackend:
                 f"model {self._model!r} ({text})",
                 status=404,
             )
+        if status in (400, 422) and request.stream and _STREAM_WORDS.search(text):
+            return StreamRejected(
+                f"{where} rejected streaming (HTTP {status}: {text})", status=status
+            )
         if status in (400, 422, 500) and request.mode != "prompt" and _FORMAT_WORDS.search(text):
             return ResponseFormatRejected(
                 f"{where} rejected response_format {request.mode!r} (HTTP {status}: {text})",
@@ -296,8 +413,26 @@ class OpenAIBackend:
             )
         return BadRequest(f"{where} rejected the request (HTTP {status}: {text})", status=status)
 
-    def _timeout(self, request: ChatRequest) -> ProviderTimeout:
+    def _header_timeout(self, request: ChatRequest, waited: float) -> ProviderError:
+        if request.time_limit is not None and request.time_limit < request.timeout:
+            return DeadlineExceeded(
+                f"the run's deadline passed while waiting {waited:.1f}s for {self._base_url}"
+            )
         return ProviderTimeout(f"{self._base_url} did not answer within {request.timeout:.1f}s")
+
+    def _ended(self, reason: Reason, request: ChatRequest) -> ProviderError:
+        """The error for a request the watchdog ended (or would have)."""
+        where = self._base_url
+        if reason == "first-byte":
+            return ProviderTimeout(f"{where} did not answer within {request.timeout:.1f}s")
+        if reason == "idle":
+            return ProviderTimeout(
+                f"{where} sent nothing for {request.idle_timeout:.1f}s in the middle of its "
+                "answer (--idle-timeout)"
+            )
+        if reason == "deadline":
+            return DeadlineExceeded(f"the run's deadline passed while {where} was still answering")
+        return RequestCancelled("the run was interrupted")
 
     def _connection_error(self, cause: BaseException) -> TransientProviderError:
         text = str(cause).strip()
@@ -321,6 +456,20 @@ def _response_format(request: ChatRequest) -> dict[str, object] | None:
     if request.mode == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def _expiry(candidate: float, end_by: float, why: Reason) -> tuple[float, Reason]:
+    """The earlier of a phase's bound and the run's deadline, and what reaching it means."""
+    return (candidate, why) if candidate < end_by else (end_by, "deadline")
+
+
+def _socket_of(http: Any) -> socket.socket | None:
+    """The response's socket (httpcore's documented ``network_stream`` extension), or None."""
+    import socket
+
+    stream = http.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:

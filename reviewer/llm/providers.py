@@ -6,12 +6,18 @@ entry costs one rejected request, never a wrong review. Where a provider documen
 rejects a mode (DeepSeek and SiliconFlow: ``json_schema``; LM Studio: ``json_object``) the
 mode is left out.
 
+``grammar_modes`` are the modes in which the endpoint turns the schema it is sent into a
+decoding grammar: they get the chunk's narrowed schema (its paths, lines and a findings cap)
+instead of the strict one. ``server`` names a local server whose window and loaded model
+``reviewer.app.local_server`` reads when they are not given.
+
 This module reads no environment: ``api_key_from`` takes the mapping to read from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from reviewer.core.errors import AuthError, UsageError
 from reviewer.core.values import Frozen
@@ -22,6 +28,13 @@ NO_KEY = "sk-no-key-required"
 
 _SCHEMA_FIRST: tuple[ResponseMode, ...] = ("json_schema", "json_object", "prompt")
 _OBJECT_FIRST: tuple[ResponseMode, ...] = ("json_object", "prompt")
+# llama.cpp's {"type": "json_object", "schema": ...}: the schema becomes a grammar.
+_OBJECT_SCHEMA_GRAMMAR: tuple[ResponseMode, ...] = ("json_object_schema",)
+# Servers that build a grammar (or guided decoding) from json_schema as sent; OpenAI's strict
+# mode would reject the narrowed schema's bounds, so only these get it.
+_SCHEMA_GRAMMAR: tuple[ResponseMode, ...] = ("json_schema",)
+
+ServerKind = Literal["llamacpp", "ollama", "vllm", "lmstudio"]
 
 
 class Provider(Frozen):
@@ -35,6 +48,8 @@ class Provider(Frozen):
     # Set for Azure OpenAI: the backend uses the SDK's AzureOpenAI client with this
     # api-version, the endpoint as ``azure_endpoint`` and the model as the deployment name.
     azure_api_version: str | None = None
+    grammar_modes: tuple[ResponseMode, ...] = _OBJECT_SCHEMA_GRAMMAR
+    server: ServerKind | None = None
 
     @property
     def needs_key(self) -> bool:
@@ -104,6 +119,8 @@ PROVIDERS: dict[str, Provider] = {
         default_model="qwen2.5-coder:7b",
         response_modes=_SCHEMA_FIRST,
         notes="Local. json_schema is grammar-enforced since Ollama 0.5; pull the model first.",
+        grammar_modes=_SCHEMA_GRAMMAR,
+        server="ollama",
     ),
     "llamacpp": Provider(
         name="llamacpp",
@@ -112,22 +129,29 @@ PROVIDERS: dict[str, Provider] = {
         default_model="local",  # llama-server serves one model and ignores the name
         response_modes=("json_object_schema", "json_object", "prompt"),
         notes='Local llama-server. {"type": "json_object", "schema": ...} is grammar-enforced.',
+        server="llamacpp",
     ),
     "vllm": Provider(
         name="vllm",
         base_url="http://localhost:8000/v1",
         api_key_env=None,
-        default_model=None,  # must match the served model name
+        default_model=None,  # the served model, read from the server when not given
         response_modes=_SCHEMA_FIRST,
-        notes="Local. Pass --api-key-env when the server was started with --api-key.",
+        notes="Local. Pass --api-key-env when the server was started with --api-key; "
+        "json_schema is enforced by guided decoding.",
+        grammar_modes=_SCHEMA_GRAMMAR,
+        server="vllm",
     ),
     "lmstudio": Provider(
         name="lmstudio",
         base_url="http://localhost:1234/v1",
         api_key_env=None,
-        default_model=None,  # must match a loaded model
+        default_model=None,  # the loaded model, read from the server when not given
         response_modes=("json_schema", "prompt"),
-        notes="Local. Rejects json_object ('must be json_schema or text').",
+        notes="Local. Rejects json_object ('must be json_schema or text'); json_schema is "
+        "grammar-enforced.",
+        grammar_modes=_SCHEMA_GRAMMAR,
+        server="lmstudio",
     ),
     "azure": Provider(
         name="azure",

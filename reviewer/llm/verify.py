@@ -32,8 +32,14 @@ from reviewer.llm.answer import (
     strict_schema_of,
 )
 from reviewer.llm.backend import Backend, ResponseMode
-from reviewer.llm.conversation import AnswerReader, Outcome, ResponseModeState, converse
-from reviewer.llm.ratelimit import RateGate
+from reviewer.llm.conversation import (
+    AnswerReader,
+    Outcome,
+    ResponseModeState,
+    StreamState,
+    converse,
+)
+from reviewer.llm.ratelimit import Gate
 from reviewer.llm.verify_prompt import render_verification, verify_system_prompt
 
 REASON_MAX = 1000
@@ -158,11 +164,13 @@ def send_verification(
     *,
     backend: Backend,
     modes: ResponseModeState,
-    gate: RateGate,
+    gate: Gate,
     settings: Settings,
     deadline: float,
     max_tokens: int | None,
     max_tokens_ceiling: int | None,
+    streams: StreamState | None = None,
+    count_tokens: Callable[[str], int] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome[VerifyAnswer]:
@@ -180,6 +188,8 @@ def send_verification(
         deadline=deadline,
         max_tokens=max_tokens,
         max_tokens_ceiling=max_tokens_ceiling,
+        streams=streams,
+        count_tokens=count_tokens,
         clock=clock,
         sleep=sleep,
     )

@@ -338,7 +338,11 @@ def _stats_line(result: ReviewResult, *, verbose: bool = False) -> str:
         f" {s.files_not_reviewed} not reviewed)",
         _plural(_chunks_total(result), "chunk")
         + (f" ({', '.join(chunk_notes)})" if chunk_notes else ""),
-        f"tokens {s.tokens_in:,} in / {s.tokens_out:,} out",
+        (
+            f"tokens ~{s.tokens_in:,} in / ~{s.tokens_out:,} out (counted locally)"
+            if s.usage_estimated
+            else f"tokens {s.tokens_in:,} in / {s.tokens_out:,} out"
+        ),
         _cost(s.cost_usd, s.estimated_cost_usd),
         f"{s.duration_s:.1f}s",
         f"findings: {_severity_counts(result.findings) or 'none'}",

@@ -28,7 +28,7 @@ from reviewer.findings.collect import Anchored
 from reviewer.findings.suppress import suppress
 from reviewer.findings.verdict import Verdict, apply_verdict, unverified
 from reviewer.llm.backend import Backend
-from reviewer.llm.conversation import Outcome, ResponseModeState
+from reviewer.llm.conversation import Outcome, ResponseModeState, StreamState
 from reviewer.llm.modelinfo import SAFETY_MARGIN
 from reviewer.llm.ratelimit import RateGate
 from reviewer.llm.verify import (
@@ -94,6 +94,8 @@ class Verifier:
     sleep: Callable[[float], None]
     deadline: float
     learned: str | None = None  # the response mode the review settled on
+    gate: RateGate | None = None  # the review's: one rate limit for every request of the run
+    streams: StreamState | None = None  # the review's: an endpoint that rejected streaming
 
 
 def check_findings(anchored: Anchored, rules: RepoRules, verifier: Verifier) -> Checked:
@@ -212,7 +214,7 @@ def _send_all(
     if not jobs:
         return {}, []
     modes = ResponseModeState(modes_to_try(verifier.endpoint, verifier.learned))
-    gate = RateGate(clock=verifier.clock, sleep=verifier.sleep)
+    gate = verifier.gate or RateGate(clock=verifier.clock, sleep=verifier.sleep)
     stop = threading.Event()
 
     def send(job: _Job) -> Outcome[VerifyAnswer]:
@@ -230,6 +232,8 @@ def _send_all(
                 deadline=verifier.deadline,
                 max_tokens=plan.reserve,
                 max_tokens_ceiling=max(plan.reserve, plan.window - SAFETY_MARGIN - tokens),
+                streams=verifier.streams,
+                count_tokens=count,
                 clock=verifier.clock,
                 sleep=verifier.sleep,
             )

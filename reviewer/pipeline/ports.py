@@ -23,15 +23,42 @@ class Endpoint(Protocol):
     def base_url(self) -> str: ...
     @property
     def response_modes(self) -> tuple[ResponseMode, ...]: ...
+    @property
+    def grammar_modes(self) -> tuple[ResponseMode, ...]:
+        """The modes in which the endpoint turns the schema into a decoding grammar: they get
+        the chunk's narrowed schema (``reviewer.llm.answer.grammar_json_schema``)."""
+        ...
 
 
 class Progress(Protocol):
+    """What a run reports while it works; called from the worker threads.
+
+    ``index`` is ``Chunk.index``; ``chunk_tokens`` tells how far a streamed answer has come
+    (pieces received, about one token each); ``cost_usd`` is the cost of the answers so far
+    (None while the price is unknown).
+    """
+
     def planned(self, chunks: int, files: int, tokens: int) -> None: ...
-    def chunk_done(self, done: int, total: int, failed: bool) -> None: ...
+    def chunk_started(self, index: int, paths: tuple[str, ...]) -> None: ...
+    def chunk_tokens(self, index: int, tokens: int) -> None: ...
+    def chunk_done(
+        self,
+        done: int,
+        total: int,
+        failed: bool,
+        *,
+        index: int = -1,
+        cost_usd: float | None = None,
+    ) -> None: ...
 
 
 class AnswerCache(Protocol):
-    """Validated model answers by a key of everything that changes the answer."""
+    """Validated model answers by a key of everything that changes the answer.
+
+    ``get_mode``/``put_mode`` remember short facts per endpoint key: the response format it
+    accepts (key ``URL|model``), that it rejects streaming (``URL|model|stream``), what its
+    server said about itself (``server|URL|model``, ``reviewer.app.local_server``).
+    """
 
     def get(self, key: str) -> ModelAnswer | None: ...
     def put(self, key: str, answer: ModelAnswer) -> None: ...

@@ -73,6 +73,7 @@ class Report:
             sum(o.usage.completion_tokens for o, _ in outcomes) + checked.usage.completion_tokens
         )
         modes = [o.mode_used for o, _ in outcomes if o.mode_used]
+        sent = [o for o, from_cache in outcomes if not from_cache and o.requests]
         stats = Stats(
             **self._base_stats(),
             **_check_stats(checked),
@@ -82,6 +83,7 @@ class Report:
             retries=sum(o.retries for o, _ in outcomes) + checked.retries,
             tokens_in=usage_in,
             tokens_out=usage_out,
+            usage_estimated=any(o.usage.estimated for o in sent),
             cost_usd=estimate_cost(usage_in, usage_out, *self.plan.prices),
             duration_s=round(duration, 3),
             findings_total=len(findings),
@@ -91,6 +93,7 @@ class Report:
             duplicate_findings=collected.aggregated.duplicates,
             filtered_findings=collected.aggregated.filtered,
             response_format=modes[-1] if modes else None,
+            streamed=any(o.streamed for o in sent) if sent else None,
         )
         summaries = [o.answer.summary for o, _ in outcomes if o.answer is not None]
         return self._result(
@@ -132,6 +135,7 @@ class Report:
             "redactions_by_family": dict(sorted(Counter(s.family for s in self.sites).items())),
             "estimated_verify_tokens_in": self.plan.verify_estimate(self.plan.chunks)[0],
             "instruction_tokens": sum(s.tokens for s in self.plan.instruction_sources),
+            "context_window": self.plan.window if self.plan.chunks else None,
         }
 
     @property

@@ -85,6 +85,7 @@ def run_review(
         sleep=sleep,
         deadline=started + settings.deadline,
         limiter=limiter,
+        tokenizer=tokenizer,
     )
     # Loaded only once something was sent or cached: a hook with nothing staged stays lean.
     from reviewer.pipeline.check import Verifier, check_findings
@@ -101,6 +102,8 @@ def run_review(
         sleep=sleep,
         deadline=started + settings.deadline,
         learned=executed.learned,
+        gate=executed.gate,
+        streams=executed.streams,
     )
     checked = check_findings(anchored, rules, verifier)
     collected = aggregate_findings(

@@ -116,13 +116,12 @@ class RedisLink:
             if self._off:
                 return
             self._off = True
-            client, self._client = self._client, None
+        # The client stays open until ``close``: another worker may be mid-command on it, and
+        # closing its pool under that command breaks redis-py's parser (not a RedisError).
         self._warn(
             f"shared store {self.label} {_reason(exc)} while {what} "
             f"({self._scrub(_detail(exc))}); using this machine's store for the rest of the run"
         )
-        if client is not None:
-            client.close()
 
     def close(self) -> None:
         with self._lock:

@@ -69,10 +69,12 @@ class TeamStore:
         tokens_per_minute: float | None,
     ) -> SharedLimiter | None:
         """The limit every process using this store shares for one endpoint and model (the
-        provider's unit of rate limits); None when there is nothing to share: no limit set
-        and no Redis (the in-process gate still pauses every worker on a 429)."""
+        provider's unit of rate limits). Without a limit set it still carries the provider's
+        pauses (a 429, ``x-ratelimit-*`` headers saying the key is spent) to the other
+        processes; None only when there is nobody to share them with (no Redis, no cache
+        directory: the in-process gate still pauses every worker of this run)."""
         limits = limits_for(requests_per_minute, tokens_per_minute)
-        if not limits and self._link is None:
+        if not limits and self._link is None and not self._use_directory:
             return None
         scope = hashlib.sha256(f"{base_url}|{model}".encode()).hexdigest()[:16]
         local: SqliteLimiter | MemoryLimiter
