@@ -25,6 +25,7 @@ from reviewer.store.redis_link import PASSWORD_ENV, redacted_url, url_has_passwo
 DEFAULT_SOURCE = "default"
 _FORBIDDEN_KEYS = {"api_key", "key", "token", "openai_api_key", "secret"}
 _NEVER = {"never", "none", "off", "false", ""}
+_GLOB_LISTS = ("include", "exclude", "priority", "deprioritize")
 
 
 class ResolvedSettings(Frozen):
@@ -98,9 +99,9 @@ def _normalise(key: str, value: Any) -> Any:
         value is False or (isinstance(value, str) and value.lower() in _NEVER)
     ):
         return None  # TOML's `fail-on = false` reads as naturally as "never"
-    if key in ("include", "exclude") and isinstance(value, str):
+    if key in _GLOB_LISTS and isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
-    if key in ("include", "exclude") and isinstance(value, list):
+    if key in _GLOB_LISTS and isinstance(value, list):
         return tuple(value)
     if key == "path_instructions" and isinstance(value, list):
         return tuple(value)

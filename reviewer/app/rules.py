@@ -20,17 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, RepoRules
+from reviewer.core.values import RepoRules
 from reviewer.source.rulefiles import WorkTree, read_rule_files
+
+if TYPE_CHECKING:
+    from reviewer.app.collect import Collected
 
 WORK_TREE = None  # ``revision`` value: read the files as they are on disk
 
 
 def rules_revision(
-    options: Mapping[str, Any], changes: ChangeSet, pr_base: str | None
+    options: Mapping[str, Any], changes: Collected, pr_base: str | None
 ) -> tuple[str | None, str]:
     """(the commit-ish to read the instruction files from, ``WORK_TREE`` for the disk; how
     the outputs name it)."""
@@ -48,7 +51,7 @@ def rules_revision(
 
 def repo_rules(
     settings: Settings,
-    changes: ChangeSet,
+    changes: Collected,
     cwd: Path,
     revision: str | None,
     *,
@@ -56,9 +59,9 @@ def repo_rules(
     dismissed: frozenset[str] = frozenset(),
     warnings: tuple[str, ...] = (),
 ) -> RepoRules:
-    if not settings.repo_instructions or not changes.files:
+    if not settings.repo_instructions or not changes.paths:
         return RepoRules(dismissed=dismissed, warnings=warnings)
-    changed = [f.path for f in changes.files]
+    changed = list(changes.paths)
     if revision is WORK_TREE or not _in_git(cwd):
         files, skipped = read_rule_files(WorkTree(Path(changes.root or cwd)), changed)
     else:

@@ -35,12 +35,13 @@ from reviewer.core.errors import (
     UsageError,
 )
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
+from reviewer.core.values import RepoRules, ReviewResult
 from reviewer.findings.aggregate import blocking
 from reviewer.llm.providers import get_provider
 from reviewer.outputs import OutputSpec, get_reporter, parse_output_spec
 
 if TYPE_CHECKING:
+    from reviewer.app.collect import Collected
     from reviewer.app.github_pr import PullRequestRun
     from reviewer.app.gitlab_mr import MergeRequestRun
     from reviewer.llm.ratelimit import SharedLimiter
@@ -148,48 +149,77 @@ def _review(
 ) -> int:
     key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
     dry_run = bool(options["dry_run"])
-    pr: PullRequestRun | MergeRequestRun | None = None
     if options["mr"] is not None and not options["gitlab_mr"]:
         raise UsageError("--mr names the merge request for --gitlab-mr: add --gitlab-mr")
+    if not options["github_pr"] and not options["gitlab_mr"]:
+        changes = collect(options, settings, cwd)
+        try:
+            result = _reviewed(options, settings, endpoint, changes, cwd, key=key)
+        finally:
+            changes.close()
+        return _report(options, settings, specs, result)
+    pr: PullRequestRun | MergeRequestRun | None
     dismissed: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
     if options["github_pr"]:
-        pr = _pull_request(endpoint, key, dry_run)
-        if pr is None:
+        github = _pull_request(endpoint, key, dry_run)
+        if github is None:
             return EXIT_OK  # a fork's PR without secrets: skipped with a notice
-        changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
-        if changes.files:
-            dismissed = pr.dismissed()
-    elif options["gitlab_mr"]:
-        pr = _merge_request(options, endpoint, key, dry_run)
-        changes = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
+        pr = github
+        request = github.collect(cwd, settings, tuple(options["paths"]), options["full"])
+        if request.files:
+            dismissed = github.dismissed()
     else:
-        changes = collect(options, settings, cwd)
-    if not changes.files and not changes.not_reviewed and not options["quiet"]:
+        pr = _merge_request(options, endpoint, key, dry_run)
+        request = pr.collect(cwd, settings, tuple(options["paths"]), options["full"])
+    result = _reviewed(
+        options, settings, endpoint, request, cwd, key=key, pr=pr, dismissed=dismissed
+    )
+    code = _report(options, settings, specs, result)
+    if not dry_run and options["comment"]:
+        click.echo(f"review: {pr.publish(result, request, sys.stdout)}", err=True)
+    return code
+
+
+def _reviewed(
+    options: Mapping[str, Any],
+    settings: Settings,
+    endpoint: Endpoint,
+    changes: Collected,
+    cwd: Path,
+    *,
+    key: str | None,
+    pr: PullRequestRun | MergeRequestRun | None = None,
+    dismissed: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ()),
+) -> ReviewResult:
+    if not changes.paths and not changes.not_reviewed and not options["quiet"]:
         click.echo(f"review: nothing to review in {changes.description}", err=True)
-    if changes.files and not dry_run and endpoint.needs_key and not key:
+    if changes.paths and not options["dry_run"] and endpoint.needs_key and not key:
         raise AuthError(
             f"no API key: set the environment variable {endpoint.key_env} "
             f"(provider {endpoint.provider}), or choose another with --api-key-env"
         )
     rules = _rules(options, settings, changes, cwd, pr=pr, dismissed=dismissed)
-    result = _run_pipeline(
+    return _run_pipeline(
         changes,
         settings,
         endpoint,
-        dry_run,
+        bool(options["dry_run"]),
         quiet=options["quiet"],
         source=source_kind(options),
         show_redactions=bool(options["show_redactions"]),
         rules=rules,
     )
+
+
+def _report(
+    options: Mapping[str, Any], settings: Settings, specs: list[OutputSpec], result: ReviewResult
+) -> int:
     write_outputs(result, specs, verbose=options["verbose"])
     if not any(s.format == "terminal" and s.path is None for s in specs):
         # The terminal report shows them; without it on stdout, a response-format fallback
         # or a cache problem must still reach the person or CI log running the review.
         for warning in result.warnings:
             click.echo(f"review: warning: {warning}", err=True)
-    if pr is not None and not dry_run and options["comment"]:
-        click.echo(f"review: {pr.publish(result, changes, sys.stdout)}", err=True)
     if result.failures and settings.fail_open:
         click.echo(
             f"review: warning: {len(result.failures)} chunk(s) failed; failing open", err=True
@@ -242,13 +272,13 @@ def _merge_request(
 def _rules(
     options: Mapping[str, Any],
     settings: Settings,
-    changes: ChangeSet,
+    changes: Collected,
     cwd: Path,
     *,
     pr: PullRequestRun | MergeRequestRun | None,
     dismissed: tuple[frozenset[str], tuple[str, ...]],
 ) -> RepoRules:
-    if not changes.files:
+    if not changes.paths:
         return RepoRules()  # nothing to review: no git, no files read
     from reviewer.app.rules import repo_rules, rules_revision
 
@@ -260,7 +290,7 @@ def _rules(
 
 
 def _run_pipeline(
-    changes: ChangeSet,
+    changes: Collected,
     settings: Settings,
     endpoint: Endpoint,
     dry_run: bool,
@@ -274,13 +304,13 @@ def _run_pipeline(
 
     progress = make_progress(quiet)
     root = Path(changes.root) if changes.root else Path.cwd()
-    store = open_store(settings, root, os.environ) if changes.files else None
+    store = open_store(settings, root, os.environ) if changes.paths else None
     cache = store.local_cache if store is not None else None
     warnings: list[str] = []
     backend = None
     contents = open_contents(changes, settings)
     try:
-        if changes.files and endpoint.preset.server is not None:
+        if changes.paths and endpoint.preset.server is not None:
             endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
         # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
         backend = endpoint.backend(os.environ)

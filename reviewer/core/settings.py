@@ -67,7 +67,12 @@ class Settings(Frozen):
     # safety and cost
     redact: bool = True
     redact_pii: bool = True  # personal data too (e-mail, phone and ID numbers, cards, IBANs)
-    max_cost: float | None = None  # USD; refuse to send above this estimate
+    max_cost: float | None = None  # USD; review the highest priorities that fit this estimate
+    max_chunks: int | None = Field(default=None, ge=0)  # requests: the same, counted in chunks
+    over_budget: Literal["review", "refuse"] = "review"  # refuse: send nothing over a budget
+    # Globs reviewed first / last, over every other priority (reviewer.prepare.priority).
+    priority: tuple[str, ...] = ()
+    deprioritize: tuple[str, ...] = ()
     price_in: float | None = None  # USD per 1M input tokens, overrides the price table
     price_out: float | None = None
     fail_open: bool = False  # treat operational failures as warnings (pre-commit hook)

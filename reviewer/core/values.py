@@ -5,6 +5,7 @@ git source -> FileDiff -> (filters, redactor) -> Chunk -> backend -> Finding -> 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -115,8 +116,35 @@ class NotReviewed(Frozen):
     detail: str = ""
 
 
+class FileEntry(Frozen):
+    """A changed file as a listing shows it before its diff is read: enough to rank it
+    (``reviewer.prepare.priority``) and to tell what is left out, cheaply."""
+
+    path: str
+    old_path: str | None = None
+    status: FileStatus = "modified"
+    added: int = 0
+    removed: int = 0
+    binary: bool = False
+    # Security-sensitive changed lines: the pattern found in ``sample`` (the first added lines,
+    # when the diff is at hand), or "changed lines" when git's own search (-G) found one.
+    sensitive: str | None = None
+    sample: str = ""
+
+    @property
+    def changed_lines(self) -> int:
+        return self.added + self.removed
+
+
+SAMPLE_CHARS = 4000  # of a file's added lines, for the content half of its priority
+
+
 class ChangeSet(Frozen):
-    """What a git source (or the ad hoc path reader) hands the pipeline."""
+    """What a git source (or the ad hoc path reader) hands the pipeline: every file's diff.
+
+    ``reviewer.source.git.LazyChanges`` is the same with the diffs read on demand
+    (``entries``/``load``): the pipeline takes either (``reviewer.pipeline.ports.Changes``).
+    """
 
     description: str  # e.g. "staged changes", "main...HEAD", "2 files"
     files: tuple[FileDiff, ...] = ()
@@ -127,6 +155,47 @@ class ChangeSet(Frozen):
     # Where the new side's content lives, for context (reviewer.prepare.context): "" is the
     # index, a sha that commit's tree; None when the files themselves are the source.
     content_rev: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
+
+    def entries(self) -> tuple[FileEntry, ...]:
+        return tuple(
+            FileEntry(
+                path=f.path,
+                old_path=f.old_path,
+                status=f.status,
+                added=f.added_lines,
+                removed=f.removed_lines,
+                binary=f.binary,
+                sample=added_sample(f),
+            )
+            for f in self.files
+        )
+
+    def load(self, paths: Sequence[str]) -> tuple[FileDiff, ...]:
+        """The files named by ``paths``, in the order given (already in memory)."""
+        wanted = set(paths)
+        by_path = {f.path: f for f in self.files if f.path in wanted}
+        return tuple(by_path[p] for p in paths if p in by_path)
+
+    def close(self) -> None:
+        """Nothing to release: every diff is in memory."""
+
+
+def added_sample(diff: FileDiff) -> str:
+    """The first ``SAMPLE_CHARS`` of a file's added lines."""
+    out: list[str] = []
+    size = 0
+    for hunk in diff.hunks:
+        for line in hunk.lines:
+            if line.kind == "add":
+                out.append(line.text)
+                size += len(line.text) + 1
+                if size >= SAMPLE_CHARS:
+                    return "\n".join(out)
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- chunks
@@ -257,6 +326,8 @@ class Stats(Frozen):
     files_not_reviewed: int = 0
     chunks: int = 0
     chunks_failed: int = 0
+    chunks_over_budget: int = 0  # left out by --max-cost/--max-chunks
+    lines_over_budget: int = 0  # changed lines in them
     chunks_cached: int = 0
     requests: int = 0
     retries: int = 0
@@ -346,6 +417,9 @@ class ChunkInfo(Frozen):
     paths: tuple[str, ...]
     tokens: int
     changed_lines: int
+    # "review": sent (or, in a dry run, to be sent); "cached": answered by an earlier run;
+    # "over-budget": left out by --max-cost/--max-chunks. Chunks are listed highest priority first.
+    status: Literal["review", "cached", "over-budget"] = "review"
 
 
 class ReviewResult(Frozen):

@@ -158,6 +158,12 @@ class ResponseModeState:
                 raise ResponseFormatRejected(self._exhausted_message())
             return self._modes[0]
 
+    @property
+    def remaining(self) -> tuple[ResponseMode, ...]:
+        """The modes still worth trying (for another kind of request to start from)."""
+        with self._lock:
+            return tuple(self._modes)
+
     def reject(self, mode: ResponseMode, reason: str) -> None:
         """Drop ``mode`` (a no-op when another worker already did)."""
         with self._lock:

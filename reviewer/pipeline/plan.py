@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reviewer.core.errors import BudgetExceeded, ConfigError, CostLimitExceeded
+from reviewer.core.errors import BudgetExceeded, ConfigError
 from reviewer.core.globs import glob_matches
 from reviewer.core.settings import Settings
 from reviewer.core.values import (
@@ -136,56 +136,106 @@ class ReviewPlan:
         return round(VERIFY_SHARE * per_chunk), round(VERIFY_SHARE * answers)
 
 
-def plan_review(
-    screened: Screened,
-    settings: Settings,
-    endpoint: Endpoint,
-    tokenizer: Tokenizer,
-    instructions: Sequence[InstructionFile] = (),
-    *,
-    contents: ContentReader | None = None,
-    outliner: Outliner | None = None,
-) -> ReviewPlan:
-    """Chunk the screened files, with the context ``contents`` lets us show around them.
-    With nothing to send, no count is needed: a hook run with nothing staged never loads the
-    tokenizer (nor reads a file). ``instructions``: the repository's instruction files, which
-    get their budget here (``reviewer.prepare.instructions``)."""
-    window = context_window(settings, endpoint.model)
-    prices = model_prices(settings, endpoint.model)
-    if not screened.files:
-        return ReviewPlan((), (), 0, window, prices, {})
-    rules, sources = budget_instructions(instructions, tokenizer, window)
-    budget, reserve = chunk_budget(settings, endpoint.model, tokenizer, rules)
-    # Imported here: a run with nothing to review loads none of the context machinery.
-    from reviewer.prepare.context.gather import gather_context
-    from reviewer.prepare.context.outline import ParsingOutliner
+@dataclass(frozen=True, slots=True)
+class _Budgets:
+    """What every wave's plan shares, worked out once: the instruction files within their
+    budget, the chunk budget, the answer reserve, the verification prompt's size."""
 
-    gathered = gather_context(
-        screened.files,
-        mode=settings.context,
-        reader=contents,
-        outliner=outliner or ParsingOutliner(),
-        tokenizer=tokenizer,
-        budget=budget,
-        redact=settings.redact,
-        pii=settings.redact_pii,
-    )
-    chunks, over_budget = make_chunks(screened.files, budget, tokenizer, contexts=gathered.levels)
-    planned = tuple(_planned(c, settings, endpoint, tokenizer, rules) for c in chunks)
-    verify_tokens = _verify_prompt_tokens(settings, endpoint, tokenizer) if settings.verify else 0
-    return ReviewPlan(
-        planned,
-        over_budget,
-        reserve,
-        window,
-        prices,
-        {},
-        instructions=rules,
-        verify_system_tokens=verify_tokens,
-        instruction_sources=sources,
-        context_sites=gathered.sites,
-        warnings=gathered.warnings,
-    )
+    instructions: tuple[InstructionFile, ...]
+    sources: tuple[InstructionSource, ...]
+    chunk: int
+    reserve: int
+    verify_system_tokens: int
+
+
+class Planner:
+    """Plans a change wave by wave (``reviewer.pipeline.waves``): screens the wave's files,
+    gathers their context, chunks them and orders the chunks by priority. With nothing to
+    send, no count is needed: a hook run with nothing staged never loads the tokenizer (nor
+    reads a file)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        endpoint: Endpoint,
+        tokenizer: Tokenizer,
+        instructions: Sequence[InstructionFile] = (),
+        *,
+        contents: ContentReader | None = None,
+        outliner: Outliner | None = None,
+    ) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self.tokenizer = tokenizer
+        self.window = context_window(settings, endpoint.model)
+        self.prices = model_prices(settings, endpoint.model)
+        self._instructions = tuple(instructions)
+        self._contents = contents
+        self._outliner = outliner
+        self._budgets: _Budgets | None = None
+        self.next_index = 0
+
+    @property
+    def budgets(self) -> _Budgets:
+        if self._budgets is None:
+            settings, tokenizer = self.settings, self.tokenizer
+            rules, sources = budget_instructions(self._instructions, tokenizer, self.window)
+            chunk, reserve = chunk_budget(settings, self.endpoint.model, tokenizer, rules)
+            verify = (
+                _verify_prompt_tokens(settings, self.endpoint, tokenizer) if settings.verify else 0
+            )
+            self._budgets = _Budgets(rules, sources, chunk, reserve, verify)
+        return self._budgets
+
+    def empty(self) -> ReviewPlan:
+        return ReviewPlan((), (), 0, self.window, self.prices, {})
+
+    def plan(self, screened: Screened, scores: Mapping[str, float]) -> ReviewPlan:
+        """The wave's chunks, highest priority first (a chunk ranks as its best file), numbered
+        on from the previous wave's."""
+        if not screened.files:
+            return self.empty()
+        budgets = self.budgets
+        # Imported here: a run with nothing to review loads none of the context machinery.
+        from reviewer.prepare.context.gather import gather_context
+        from reviewer.prepare.context.outline import ParsingOutliner
+
+        gathered = gather_context(
+            screened.files,
+            mode=self.settings.context,
+            reader=self._contents,
+            outliner=self._outliner or ParsingOutliner(),
+            tokenizer=self.tokenizer,
+            budget=budgets.chunk,
+            redact=self.settings.redact,
+            pii=self.settings.redact_pii,
+        )
+        chunks, over_budget = make_chunks(
+            screened.files, budgets.chunk, self.tokenizer, contexts=gathered.levels
+        )
+        ordered = sorted(chunks, key=lambda c: -max(scores.get(p, 0.0) for p in c.paths))
+        planned = []
+        for chunk in ordered:
+            numbered = chunk.model_copy(update={"index": self.next_index})
+            self.next_index += 1
+            planned.append(
+                _planned(
+                    numbered, self.settings, self.endpoint, self.tokenizer, budgets.instructions
+                )
+            )
+        return ReviewPlan(
+            tuple(planned),
+            over_budget,
+            budgets.reserve,
+            self.window,
+            self.prices,
+            {},
+            instructions=budgets.instructions,
+            verify_system_tokens=budgets.verify_system_tokens,
+            instruction_sources=budgets.sources,
+            context_sites=gathered.sites,
+            warnings=gathered.warnings,
+        )
 
 
 def _verify_prompt_tokens(settings: Settings, endpoint: Endpoint, tokenizer: Tokenizer) -> int:
@@ -224,25 +274,6 @@ def with_cached_answers(plan: ReviewPlan, cache: AnswerCache | None) -> ReviewPl
         if answer is not None:
             found[planned.chunk.id] = answer
     return dataclasses.replace(plan, cached=found)
-
-
-def enforce_cost_limit(plan: ReviewPlan, settings: Settings, model: str) -> None:
-    """Refuse before sending anything when what is left to send would cost more than allowed.
-    Only what will be sent counts: a re-run answered from the cache costs nothing."""
-    if settings.max_cost is None:
-        return
-    to_send = plan.to_send
-    _, cost = plan.estimate(to_send)
-    if to_send and cost is None:
-        raise CostLimitExceeded(
-            f"--max-cost is set but the price of model {model} is unknown; "
-            "set price-in/price-out in the config; nothing was sent"
-        )
-    if cost is not None and cost > settings.max_cost:
-        raise CostLimitExceeded(
-            f"estimated cost ${cost:.4f} exceeds --max-cost ${settings.max_cost:.4f}; "
-            "nothing was sent"
-        )
 
 
 @dataclass(frozen=True, slots=True)

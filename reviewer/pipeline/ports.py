@@ -3,13 +3,31 @@ tests pass fakes of the seams behind them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from reviewer.core.values import FileDiff, FileEntry, NotReviewed
 from reviewer.llm.answer import ModelAnswer
 from reviewer.llm.backend import ResponseMode
 
 if TYPE_CHECKING:
     from reviewer.llm.verify import VerifyAnswer
+
+
+class Changes(Protocol):
+    """What the pipeline reviews: a ``ChangeSet`` (every diff in memory) or a
+    ``reviewer.source.git.LazyChanges`` (listed up front, read a few files at a time)."""
+
+    @property
+    def description(self) -> str: ...
+    @property
+    def base_sha(self) -> str | None: ...
+    @property
+    def head_sha(self) -> str | None: ...
+    @property
+    def not_reviewed(self) -> tuple[NotReviewed, ...]: ...
+    def entries(self) -> tuple[FileEntry, ...]: ...
+    def load(self, paths: Sequence[str]) -> tuple[FileDiff, ...]: ...
 
 
 class Endpoint(Protocol):

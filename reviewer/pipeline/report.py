@@ -1,16 +1,20 @@
-"""The ``ReviewResult`` of a run: what was planned, what came back, and what it all cost."""
+"""The ``ReviewResult`` of a run, built up wave by wave: what was planned (``add_plan``), what
+each chunk left behind (``ChunkResult``s), and what it all cost."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from reviewer import __version__
+from reviewer.core.settings import Settings
 from reviewer.core.values import (
-    ChangeSet,
     ChunkFailure,
+    ChunkInfo,
+    InstructionSource,
+    NotReviewed,
     RedactionSite,
     RepoRules,
     ReviewResult,
@@ -18,29 +22,81 @@ from reviewer.core.values import (
 )
 from reviewer.findings.aggregate import counts_by_severity
 from reviewer.findings.anchor import sanitize
-from reviewer.findings.collect import Collected
+from reviewer.findings.collect import aggregate_findings
 from reviewer.findings.scoring import overall_score
-from reviewer.llm.conversation import ChunkOutcome
 from reviewer.llm.modelinfo import estimate_cost
-from reviewer.pipeline.execute import Executed
-from reviewer.pipeline.plan import ReviewPlan
-from reviewer.pipeline.ports import Endpoint
+from reviewer.pipeline.budget import Decision
+from reviewer.pipeline.check import Checked
+from reviewer.pipeline.execute import ChunkResult
+from reviewer.pipeline.plan import PlannedChunk, ReviewPlan
+from reviewer.pipeline.ports import Changes, Endpoint
 from reviewer.prepare.screen import Screened
 
-if TYPE_CHECKING:
-    from reviewer.pipeline.check import Checked
+_STATUS = {"send": "review", "cached": "cached", "over-budget": "over-budget"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Report:
-    """What every result of one run says, whether or not anything was sent."""
+    """What every result of one run says, accumulated while the run goes (planning thread)."""
 
-    changes: ChangeSet
+    changes: Changes
     endpoint: Endpoint
-    screened: Screened
-    plan: ReviewPlan
+    settings: Settings
+    files_listed: int
     show_redactions: bool = False  # list where values were redacted (--show-redactions)
-    rules: RepoRules = RepoRules()  # noqa: RUF009 - frozen, so sharing it is safe
+    rules: RepoRules = field(default_factory=RepoRules)
+    window: int | None = None
+    prices: tuple[float | None, float | None] = (None, None)
+    not_reviewed: list[NotReviewed] = field(default_factory=list)
+    infos: list[ChunkInfo] = field(default_factory=list)
+    reviewed: set[str] = field(default_factory=set)
+    left_out: dict[str, list[int]] = field(default_factory=dict)  # path -> chunk lines over budget
+    sites: list[RedactionSite] = field(default_factory=list)
+    sources: tuple[InstructionSource, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+    estimated_in: int = 0
+    estimated_cost: float | None = 0.0
+    estimated_verify_in: int = 0
+    context_tokens: int = 0
+
+    def add_wave(self, screened: Screened) -> None:
+        self.not_reviewed.extend(screened.not_reviewed)
+        self.sites.extend(screened.sites)
+
+    def add_plan(
+        self, plan: ReviewPlan, decisions: Sequence[tuple[PlannedChunk, Decision]]
+    ) -> None:
+        if plan.chunks:
+            self.window = plan.window
+            self.prices = plan.prices
+            self.sources = plan.instruction_sources
+        self.not_reviewed.extend(plan.over_budget)
+        self.sites.extend(plan.context_sites)
+        self.warnings.extend(plan.warnings)
+        tokens, cost = plan.estimate(plan.chunks)
+        self.estimated_in += tokens
+        self.estimated_cost = _add(self.estimated_cost, cost)
+        self.estimated_verify_in += plan.verify_estimate(plan.chunks)[0]
+        self.context_tokens += plan.context_tokens
+        for planned, decision in decisions:
+            chunk = planned.chunk
+            self.infos.append(
+                ChunkInfo(
+                    index=chunk.index,
+                    id=chunk.id,
+                    paths=chunk.paths,
+                    tokens=planned.tokens,
+                    changed_lines=chunk.changed_lines,
+                    status=_STATUS[decision],
+                )
+            )
+            if decision == "over-budget":
+                for f in chunk.files:
+                    self.left_out.setdefault(f.path, []).extend(sorted(f.changed_lines))
+            else:
+                self.reviewed.update(chunk.paths)
+
+    # ------------------------------------------------------------------ results
 
     def unsent(self, dry_run: bool, duration: float) -> ReviewResult:
         """A dry run, or nothing to send."""
@@ -51,40 +107,44 @@ class Report:
             summary=summary,
             stats=stats,
             dry_run=dry_run,
-            warnings=(*self.plan.warnings, *self.rules.warnings),
+            warnings=self._warnings(),
         )
 
-    def reviewed(
+    def finished(
         self,
-        executed: Executed,
-        collected: Collected,
+        results: Sequence[ChunkResult],
         duration: float,
-        checked: Checked | None = None,
+        *,
+        warnings: Sequence[str] = (),
+        response_format: str | None = None,
     ) -> ReviewResult:
-        if checked is None:
-            from reviewer.pipeline.check import Checked
-
-            checked = Checked()
-        outcomes = [executed.outcomes[p.chunk.id] for p in self.plan.chunks]
-        failures = failures_of(self.plan, executed)
-        findings = collected.aggregated.findings
-        usage_in = sum(o.usage.prompt_tokens for o, _ in outcomes) + checked.usage.prompt_tokens
-        usage_out = (
-            sum(o.usage.completion_tokens for o, _ in outcomes) + checked.usage.completion_tokens
+        checked = sum((r.checked for r in results), Checked())
+        collected = aggregate_findings(
+            checked.findings,
+            self.settings,
+            discarded=sum(r.discarded for r in results),
+            clamped=sum(r.clamped for r in results),
         )
-        modes = [o.mode_used for o, _ in outcomes if o.mode_used]
-        sent = [o for o, from_cache in outcomes if not from_cache and o.requests]
+        failures = failures_of(results)
+        findings = collected.aggregated.findings
+        outcomes = [r.outcome for r in results]
+        usage_in = sum(o.usage.prompt_tokens for o in outcomes) + checked.usage.prompt_tokens
+        usage_out = (
+            sum(o.usage.completion_tokens for o in outcomes) + checked.usage.completion_tokens
+        )
+        modes = [o.mode_used for o in outcomes if o.mode_used]
+        sent = [r.outcome for r in results if not r.cached and r.outcome.requests]
         stats = Stats(
             **self._base_stats(),
             **_check_stats(checked),
             chunks_failed=len(failures),
-            chunks_cached=sum(from_cache for _, from_cache in outcomes),
-            requests=sum(o.requests for o, _ in outcomes) + checked.requests,
-            retries=sum(o.retries for o, _ in outcomes) + checked.retries,
+            chunks_cached=sum(r.cached for r in results),
+            requests=sum(o.requests for o in outcomes) + checked.requests,
+            retries=sum(o.retries for o in outcomes) + checked.retries,
             tokens_in=usage_in,
             tokens_out=usage_out,
             usage_estimated=any(o.usage.estimated for o in sent),
-            cost_usd=estimate_cost(usage_in, usage_out, *self.plan.prices),
+            cost_usd=estimate_cost(usage_in, usage_out, *self.prices),
             duration_s=round(duration, 3),
             findings_total=len(findings),
             findings_by_severity=counts_by_severity(findings),
@@ -92,56 +152,51 @@ class Report:
             clamped_findings=collected.clamped,
             duplicate_findings=collected.aggregated.duplicates,
             filtered_findings=collected.aggregated.filtered,
-            response_format=modes[-1] if modes else None,
+            response_format=response_format or (modes[-1] if modes else None),
             streamed=any(o.streamed for o in sent) if sent else None,
         )
-        summaries = [o.answer.summary for o, _ in outcomes if o.answer is not None]
+        summaries = [r.outcome.answer.summary for r in results if r.outcome.answer is not None]
         return self._result(
             score=overall_score(findings),
-            summary=combine_summaries(summaries, len(self.plan.reviewed_paths), len(failures)),
+            summary=combine_summaries(summaries, len(self.reviewed), len(failures)),
             findings=findings,
             failures=failures,
             stats=stats,
-            warnings=tuple(
-                dict.fromkeys(
-                    (
-                        *self.plan.warnings,
-                        *executed.warnings,
-                        *self.rules.warnings,
-                        *checked.warnings,
-                    )
-                )
-            ),
+            warnings=self._warnings(*warnings, *checked.warnings),
             dropped=checked.dropped,
         )
 
-    @property
-    def not_reviewed(self) -> tuple[Any, ...]:
-        return (*self.changes.not_reviewed, *self.screened.not_reviewed, *self.plan.over_budget)
+    def _warnings(self, *more: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.warnings, *more, *self.rules.warnings)))
+
+    def _all_not_reviewed(self) -> tuple[NotReviewed, ...]:
+        over = tuple(
+            _over_budget(path, lines, path in self.reviewed)
+            for path, lines in self.left_out.items()
+        )
+        return (*self.changes.not_reviewed, *self.not_reviewed, *over)
 
     def _base_stats(self) -> dict[str, Any]:
-        est_in, est_cost = self.plan.estimate(self.plan.chunks)
+        sites = self.sites
+        over = [i for i in self.infos if i.status == "over-budget"]
         return {
-            "files_total": len(self.changes.files) + len(self.changes.not_reviewed),
-            "files_reviewed": len(self.plan.reviewed_paths),
-            "files_not_reviewed": len({n.path for n in self.not_reviewed}),
-            "chunks": len(self.plan.chunks),
-            "estimated_tokens_in": est_in,
-            "context_tokens": self.plan.context_tokens,
-            "estimated_cost_usd": est_cost,
-            "redactions": len(self.sites),
-            "redactions_secrets": sum(1 for s in self.sites if s.kind == "secret"),
-            "redactions_pii": sum(1 for s in self.sites if s.kind == "pii"),
-            "redactions_by_family": dict(sorted(Counter(s.family for s in self.sites).items())),
-            "estimated_verify_tokens_in": self.plan.verify_estimate(self.plan.chunks)[0],
-            "instruction_tokens": sum(s.tokens for s in self.plan.instruction_sources),
-            "context_window": self.plan.window if self.plan.chunks else None,
+            "files_total": self.files_listed + len(self.changes.not_reviewed),
+            "files_reviewed": len(self.reviewed),
+            "files_not_reviewed": len({n.path for n in self._all_not_reviewed()}),
+            "chunks": len(self.infos),
+            "chunks_over_budget": len(over),
+            "lines_over_budget": sum(i.changed_lines for i in over),
+            "estimated_tokens_in": self.estimated_in,
+            "context_tokens": self.context_tokens,
+            "estimated_cost_usd": self.estimated_cost,
+            "redactions": len(sites),
+            "redactions_secrets": sum(1 for s in sites if s.kind == "secret"),
+            "redactions_pii": sum(1 for s in sites if s.kind == "pii"),
+            "redactions_by_family": dict(sorted(Counter(s.family for s in sites).items())),
+            "estimated_verify_tokens_in": self.estimated_verify_in,
+            "instruction_tokens": sum(s.tokens for s in self.sources),
+            "context_window": self.window if self.infos else None,
         }
-
-    @property
-    def sites(self) -> tuple[RedactionSite, ...]:
-        """Every redaction in what was (or would be) sent: the diffs and their context."""
-        return (*self.screened.sites, *self.plan.context_sites)
 
     def _result(self, **fields: object) -> ReviewResult:
         return ReviewResult.model_validate(
@@ -152,14 +207,42 @@ class Report:
                 "head_sha": self.changes.head_sha,
                 "model": self.endpoint.model,
                 "provider": self.endpoint.provider,
-                "not_reviewed": self.not_reviewed,
-                "reviewed_paths": self.plan.reviewed_paths,
-                "chunks": self.plan.infos,
-                "redaction_sites": self.sites if self.show_redactions else (),
-                "instructions": (*self.plan.instruction_sources, *self.rules.skipped),
+                "not_reviewed": self._all_not_reviewed(),
+                "reviewed_paths": tuple(sorted(self.reviewed)),
+                "chunks": tuple(self.infos),
+                "redaction_sites": tuple(self.sites) if self.show_redactions else (),
+                "instructions": (*self.sources, *self.rules.skipped),
                 **fields,
             }
         )
+
+
+def _add(total: float | None, cost: float | None) -> float | None:
+    if total is None or cost is None:
+        return None
+    return round(total + cost, 6)
+
+
+def _over_budget(path: str, lines: list[int], partly_reviewed: bool) -> NotReviewed:
+    if not partly_reviewed:
+        detail = f"left out by the budget ({len(lines)} changed lines): higher priorities first"
+        return NotReviewed(path=path, reason="over-budget", detail=detail)
+    return NotReviewed(
+        path=path,
+        reason="over-budget",
+        detail=f"lines {_ranges(lines)} left out by the budget; the rest of the file was reviewed",
+    )
+
+
+def _ranges(lines: list[int], shown: int = 10) -> str:
+    ranges: list[list[int]] = []
+    for n in sorted(set(lines)):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:shown])
+    return text + (f" and {len(ranges) - shown} more ranges" if len(ranges) > shown else "")
 
 
 def _check_stats(checked: Checked) -> dict[str, int]:
@@ -178,23 +261,19 @@ def _check_stats(checked: Checked) -> dict[str, int]:
     }
 
 
-def failures_of(plan: ReviewPlan, executed: Executed) -> tuple[ChunkFailure, ...]:
-    failures: list[ChunkFailure] = []
-    for planned in plan.chunks:
-        outcome: ChunkOutcome = executed.outcomes[planned.chunk.id][0]
-        if outcome.answer is None:
-            chunk = planned.chunk
-            failures.append(
-                ChunkFailure(
-                    chunk_id=chunk.id,
-                    index=chunk.index,
-                    paths=chunk.paths,
-                    lines=chunk.changed_lines,
-                    kind=outcome.failure_kind or "failed",
-                    message=sanitize(outcome.failure_message or "the chunk could not be reviewed"),
-                )
-            )
-    return tuple(failures)
+def failures_of(results: Sequence[ChunkResult]) -> tuple[ChunkFailure, ...]:
+    return tuple(
+        ChunkFailure(
+            chunk_id=r.chunk_id,
+            index=r.index,
+            paths=r.paths,
+            lines=r.changed_lines,
+            kind=r.outcome.failure_kind or "failed",
+            message=sanitize(r.outcome.failure_message or "the chunk could not be reviewed"),
+        )
+        for r in results
+        if r.outcome.answer is None
+    )
 
 
 def combine_summaries(summaries: Sequence[str], files: int, failed: int) -> str:

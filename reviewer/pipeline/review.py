@@ -1,32 +1,37 @@
 """``run_review``: the pipeline as one plain function, its collaborators passed in.
 
-changes -> screen (filters, secret files, redaction) -> plan (context, chunks, prompts with
-the repository's instructions, cache keys, estimate) -> cache -> cost limit, monthly budget ->
-send (llm) -> anchor -> check (suppressions, verification pass) -> aggregate -> result
+changes -> rank (priority, from the listing) -> waves; per wave: load -> screen (filters,
+secret files, redaction) -> plan (context, chunks, prompts, cache keys, estimate) -> budget ->
+send; per chunk (a worker): review -> anchor -> check (suppressions, verification) ->
+then: aggregate -> result.
+
+A wave's chunks go out while the next wave is being prepared; only findings and figures are
+kept (``reviewer.pipeline.execute``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from reviewer.core.settings import Settings
-from reviewer.core.values import ChangeSet, RepoRules, ReviewResult
-from reviewer.findings.collect import aggregate_findings, anchor_answers
+from reviewer.core.values import RepoRules, ReviewResult
 from reviewer.llm.backend import Backend
 from reviewer.llm.ratelimit import SharedLimiter
-from reviewer.pipeline.execute import execute_plan
+from reviewer.pipeline.budget import Meter, refuse_if_over
+from reviewer.pipeline.execute import Dispatcher, Job, Session, Tally
 from reviewer.pipeline.plan import (
     MonthlyBudget,
+    Planner,
+    ReviewPlan,
     enforce_budget,
-    enforce_cost_limit,
-    plan_review,
     with_cached_answers,
 )
-from reviewer.pipeline.ports import AnswerCache, Endpoint, Progress
+from reviewer.pipeline.ports import AnswerCache, Changes, Endpoint, Progress
 from reviewer.pipeline.report import Report
-from reviewer.prepare.screen import screen_files
+from reviewer.pipeline.waves import priority_rules, rank_entries, rescore, waves
+from reviewer.prepare.screen import Screened, screen_files
 from reviewer.prepare.tokens import Tokenizer
 
 if TYPE_CHECKING:
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
 
 
 def run_review(
-    changes: ChangeSet,
+    changes: Changes,
     settings: Settings,
     *,
     endpoint: Endpoint,
@@ -56,57 +61,87 @@ def run_review(
     """``contents`` reads the new side of changed files for context (None: the diff's context
     lines only, as ``--context lines``); ``outliner`` finds their definitions (None: parse)."""
     started = clock()
-    screened = screen_files(changes.files, settings)
-    plan = plan_review(
-        screened,
-        settings,
-        endpoint,
-        tokenizer,
-        rules.instructions,
-        contents=contents,
-        outliner=outliner,
+    entries = changes.entries()
+    planner = Planner(
+        settings, endpoint, tokenizer, rules.instructions, contents=contents, outliner=outliner
     )
-    report = Report(changes, endpoint, screened, plan, show_redactions=show_redactions, rules=rules)
-    if progress:
-        progress.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
-    if dry_run or not plan.chunks:
-        return report.unsent(dry_run, clock() - started)
-    plan = with_cached_answers(plan, cache)
-    enforce_cost_limit(plan, settings, endpoint.model)
-    enforce_budget(plan, budget)
-    executed = execute_plan(
-        plan,
+    report = Report(
+        changes, endpoint, settings, len(entries), show_redactions=show_redactions, rules=rules
+    )
+    tally = Tally(progress, planner.prices)
+    plans = _plans(changes, settings, rules, planner, report, cache=cache, tally=tally)
+    meter = Meter.for_settings(settings, endpoint.model)
+    if dry_run:
+        for plan in plans:
+            report.add_plan(plan, meter.decide(plan))
+        return report.unsent(True, clock() - started)
+    if settings.over_budget == "refuse" and meter.limited:
+        every = list(plans)  # every wave planned first: nothing is sent over the budget
+        refuse_if_over(every, settings, endpoint.model)
+        plans, meter = iter(every), Meter(None, None, endpoint.model)
+    session = Session(
         settings,
         endpoint=endpoint,
         backend=backend,
+        tokenizer=tokenizer,
         cache=cache,
-        progress=progress,
+        tally=tally,
+        rules=rules,
+        window=planner.window,
         clock=clock,
         sleep=sleep,
         deadline=started + settings.deadline,
         limiter=limiter,
-        tokenizer=tokenizer,
     )
-    # Loaded only once something was sent or cached: a hook with nothing staged stays lean.
-    from reviewer.pipeline.check import Verifier, check_findings
+    dispatcher = Dispatcher(session.process, settings.jobs, tally, backend)
+    try:
+        for plan in plans:
+            decisions = meter.decide(plan)
+            report.add_plan(plan, decisions)
+            for planned, decision in decisions:
+                if decision == "send":
+                    enforce_budget(plan, budget)
+                if decision != "over-budget":
+                    cached = plan.cached.get(planned.chunk.id)
+                    dispatcher.submit(
+                        Job(planned, cached, plan.reserve, plan.window, plan.instructions)
+                    )
+        results = dispatcher.results()
+    except BaseException:
+        dispatcher.close(failed=True)
+        raise
+    dispatcher.close(failed=False)
+    if not results and not report.infos:
+        return report.unsent(False, clock() - started)
+    meter.check_something_fits()
+    warnings, _ = session.finish()
+    budget_note = meter.warning()
+    return report.finished(
+        results, clock() - started, warnings=(*warnings, *([budget_note] if budget_note else []))
+    )
 
-    anchored = anchor_answers(executed.answers(plan))
-    verifier = Verifier(
-        plan=plan,
-        settings=settings,
-        endpoint=endpoint,
-        backend=backend,
-        tokenizer=tokenizer,
-        cache=cache,
-        clock=clock,
-        sleep=sleep,
-        deadline=started + settings.deadline,
-        learned=executed.learned,
-        gate=executed.gate,
-        streams=executed.streams,
-    )
-    checked = check_findings(anchored, rules, verifier)
-    collected = aggregate_findings(
-        checked.findings, settings, discarded=anchored.discarded, clamped=anchored.clamped
-    )
-    return report.reviewed(executed, collected, clock() - started, checked)
+
+def _plans(
+    changes: Changes,
+    settings: Settings,
+    rules: RepoRules,
+    planner: Planner,
+    report: Report,
+    *,
+    cache: AnswerCache | None,
+    tally: Tally,
+) -> Iterator[ReviewPlan]:
+    """Each wave's plan, highest priority first, made only when asked for."""
+    entries = changes.entries()
+    weights = priority_rules(settings, rules)
+    ranked = rank_entries(entries, weights)
+    by_path = {e.path: e for e in entries}
+    for wave in waves(ranked, entries):
+        files = changes.load(wave.paths)
+        screened: Screened = screen_files(files, settings)
+        report.add_wave(screened)
+        scores = rescore(screened.files, by_path, weights)
+        plan = with_cached_answers(planner.plan(screened, scores), cache)
+        if plan.chunks:
+            tally.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
+        yield plan

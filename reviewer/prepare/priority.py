@@ -7,8 +7,9 @@ score = kind + sensitive + named + size, then the team's globs:
   sessions and tokens, cryptography, permissions, SQL, deserialisation, processes and shells,
   network input, payments (the words and patterns below);
 * **named** +6 when the repository's review rules name the file (instruction globs);
-* **size** log2(1 + changed lines) / 4, at most 4 (1 line: 0.25, 15 lines: 1), so more changed
-  lines come first among equals but never outrank a kind;
+* **size** floor(log2(1 + changed lines)) / 4, at most 4 (1 line: 0.25, 15 lines: 0.75, 16
+  lines: 1), so more changed lines come first among equals but never outrank a kind; rounded
+  down so a few more or fewer lines rarely reorder files;
 * ``priority`` globs add 100 and ``deprioritize`` globs subtract 100 (config), so the team's
   word beats every heuristic.
 
@@ -104,6 +105,7 @@ class FileFacts:
     path: str
     changed_lines: int
     added_text: str = ""  # the added lines (or a sample of them), for the content patterns
+    sensitive: str | None = None  # what git's own search (-G) found in the changed lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +156,14 @@ def score(facts: FileFacts, rules: PriorityRules) -> Ranked:
     kind = kind_of(facts.path)
     total = KIND_WEIGHT[kind]
     reasons: list[str] = [kind]
-    hit = sensitive_word(facts.path) or sensitive_content(facts.added_text)
+    hit = sensitive_word(facts.path) or sensitive_content(facts.added_text) or facts.sensitive
     if hit is not None:
         total += SENSITIVE_BONUS
         reasons.append(f"sensitive: {hit}")
     if _matches(rules.named, facts.path):
         total += NAMED_BONUS
         reasons.append("named by the review rules")
-    total += min(SIZE_CAP, math.log2(1 + facts.changed_lines) / 4)
+    total += min(SIZE_CAP, math.floor(math.log2(1 + max(0, facts.changed_lines))) / 4)
     if _matches(rules.priority, facts.path):
         total += GLOB_BONUS
         reasons.append("priority glob")

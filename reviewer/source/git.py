@@ -20,13 +20,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Literal, overload
 
 import git
 
 from reviewer.core.errors import GitError, NotAGitRepository, UsageError
-from reviewer.core.values import ChangeSet, FileDiff, NotReviewed
+from reviewer.core.values import ChangeSet, FileDiff, FileEntry, Frozen, NotReviewed
 from reviewer.source.diffparse import ParsedDiff, parse_git_diff
+from reviewer.source.listing import Listing, parse_listing
 
 # Options pinned so that no user config changes the text we parse or the lines it marks new:
 # the same change is reviewed the same way on every machine, as a pull request shows it.
@@ -68,7 +69,23 @@ _DIFF_OPTIONS = (
     "--ignore-submodules=none",
     "--full-index",  # full blob ids, so sizes can be looked up by id
 )
+# Options that shape the patch text only: a listing (``--raw --numstat``) leaves them out.
+_PATCH_ONLY = frozenset({"--src-prefix=a/", "--dst-prefix=b/", "--submodule=short", "--full-index"})
 EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+# Below this many changed lines a change is one wave (reviewer.pipeline.waves): its files are
+# ranked from their diffs, and git's search for sensitive lines is not waited for.
+SEARCH_WORTH_LINES = 4_000
+# Changed lines a senior reviewer looks at first (git's -G, POSIX extended regex: processes and
+# shells, eval, deserialisation, SQL, weak or disabled crypto and TLS, raw HTML, permissions,
+# credentials). ``reviewer.prepare.priority`` has the same families for text already read.
+SENSITIVE_PATTERN = (
+    r"subprocess|os\.system|popen|exec\(|eval\(|shell=True|child_process|Runtime\.getRuntime"
+    r"|ProcessBuilder|pickle\.load|yaml\.load\(|marshal\.load|ObjectInputStream|unserialize"
+    r"|deserializ|SELECT .*FROM|INSERT INTO|UPDATE .* SET|DELETE FROM|\.execute\(|\.raw\("
+    r"|cursor\(|md5|sha1|verify=False|InsecureSkipVerify|_create_unverified_context"
+    r"|innerHTML|dangerouslySetInnerHTML|document\.write|chmod|setuid|sudo"
+    r"|[Pp]assword|PASSWORD|passwd|[Ss]ecret|SECRET|[Tt]oken|TOKEN|jwt|bcrypt|hmac"
+)
 
 
 def open_repo(start: str | Path) -> GitRepo:
@@ -117,7 +134,17 @@ class GitRepo:
 
     # ------------------------------------------------------------------ changes
 
-    def staged(self, paths: Sequence[str] = (), context_lines: int = 3) -> ChangeSet:
+    @overload
+    def staged(
+        self, paths: Sequence[str] = (), context_lines: int = 3, *, lazy: Literal[False] = False
+    ) -> ChangeSet: ...
+    @overload
+    def staged(
+        self, paths: Sequence[str] = (), context_lines: int = 3, *, lazy: Literal[True]
+    ) -> LazyChanges: ...
+    def staged(
+        self, paths: Sequence[str] = (), context_lines: int = 3, *, lazy: bool = False
+    ) -> ChangeSet | LazyChanges:
         """What ``git commit`` would record: the index against HEAD (the empty tree if none)."""
         head = self.resolve("HEAD")
         base = head if head is not None else self._empty_tree()
@@ -129,11 +156,38 @@ class GitRepo:
             size_rev="",  # ":path" is the path's blob in the index
             base_sha=None,
             head_sha=head,
+            lazy=lazy,
         )
 
+    @overload
     def range(
-        self, base: str, head: str = "HEAD", paths: Sequence[str] = (), context_lines: int = 3
-    ) -> ChangeSet:
+        self,
+        base: str,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: Literal[False] = False,
+    ) -> ChangeSet: ...
+    @overload
+    def range(
+        self,
+        base: str,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: Literal[True],
+    ) -> LazyChanges: ...
+    def range(
+        self,
+        base: str,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: bool = False,
+    ) -> ChangeSet | LazyChanges:
         """``git diff base...head``: head against its merge base with base (GitHub's view)."""
         base_sha, head_sha = self._require(base), self._require(head)
         status, out, err = self._run(["merge-base", base_sha, head_sha])
@@ -142,22 +196,70 @@ class GitRepo:
         if status != 0:
             raise GitError(f"git merge-base failed: {_first_line(err)}")
         merge_base = out.decode("ascii", errors="replace").split()[0]
-        return self._between(f"{base}...{head}", merge_base, head_sha, paths, context_lines)
+        return self._between(
+            f"{base}...{head}", merge_base, head_sha, paths, context_lines, lazy=lazy
+        )
 
+    @overload
     def changed_since(
         self,
         old_sha: str,
         head: str = "HEAD",
         paths: Sequence[str] = (),
         context_lines: int = 3,
-    ) -> ChangeSet:
+        *,
+        lazy: Literal[False] = False,
+    ) -> ChangeSet: ...
+    @overload
+    def changed_since(
+        self,
+        old_sha: str,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: Literal[True],
+    ) -> LazyChanges: ...
+    def changed_since(
+        self,
+        old_sha: str,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: bool = False,
+    ) -> ChangeSet | LazyChanges:
         """``git diff old..head`` (two dots): what changed since an earlier review."""
         old, head_sha = self._require(old_sha), self._require(head)
-        return self._between(f"{_short(old_sha)}..{head}", old, head_sha, paths, context_lines)
+        description = f"{_short(old_sha)}..{head}"
+        return self._between(description, old, head_sha, paths, context_lines, lazy=lazy)
 
+    @overload
     def unpushed(
-        self, head: str = "HEAD", paths: Sequence[str] = (), context_lines: int = 3
-    ) -> ChangeSet:
+        self,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: Literal[False] = False,
+    ) -> ChangeSet: ...
+    @overload
+    def unpushed(
+        self,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: Literal[True],
+    ) -> LazyChanges: ...
+    def unpushed(
+        self,
+        head: str = "HEAD",
+        paths: Sequence[str] = (),
+        context_lines: int = 3,
+        *,
+        lazy: bool = False,
+    ) -> ChangeSet | LazyChanges:
         """What ``head`` has that no remote-tracking branch has: from the parent of its oldest
         commit not on a remote, or from the empty tree when its whole history is new (the first
         push of a repository)."""
@@ -168,7 +270,7 @@ class GitRepo:
         new = out.decode("ascii", errors="replace").split()
         parent = self.resolve(f"{new[0]}^") if new else head_sha
         description = f"commits of {head} not on a remote"
-        return self._between(description, parent, head_sha, paths, context_lines)
+        return self._between(description, parent, head_sha, paths, context_lines, lazy=lazy)
 
     # ------------------------------------------------------------------ revisions
 
@@ -296,7 +398,9 @@ class GitRepo:
         head_sha: str,
         paths: Sequence[str],
         context_lines: int,
-    ) -> ChangeSet:
+        *,
+        lazy: bool = False,
+    ) -> ChangeSet | LazyChanges:
         """``git diff base head``; no base: from the empty tree (a history's first commit)."""
         return self._changes(
             description,
@@ -306,6 +410,7 @@ class GitRepo:
             size_rev=head_sha,
             base_sha=base_sha,
             head_sha=head_sha,
+            lazy=lazy,
         )
 
     def _changes(
@@ -318,10 +423,22 @@ class GitRepo:
         size_rev: str,
         base_sha: str | None,
         head_sha: str | None,
-    ) -> ChangeSet:
+        lazy: bool = False,
+    ) -> ChangeSet | LazyChanges:
         if context_lines < 0:
             raise UsageError(f"context lines must be >= 0, got {context_lines}")
         pathspecs = self._pathspecs(paths)
+        if lazy:
+            spec = DiffSpec(
+                description=description,
+                revs=tuple(revs),
+                pathspecs=tuple(pathspecs),
+                context_lines=context_lines,
+                size_rev=size_rev,
+                base_sha=base_sha,
+                head_sha=head_sha,
+            )
+            return LazyChanges(self, spec, self.list_files(spec))
         args = ["diff", *_DIFF_OPTIONS, f"-U{context_lines}", *revs, "--", *pathspecs]
         # Decoding with errors="replace" is local to the bad bytes, so a non-UTF-8 file
         # only gets U+FFFD in its own lines; every other file is decoded exactly.
@@ -339,6 +456,67 @@ class GitRepo:
             root=str(self._root),
             content_rev=size_rev,
         )
+
+    def list_files(self, spec: DiffSpec) -> Listing:
+        """Every changed file of ``spec`` with its status and line counts, without the diff
+        text. For a large change, also which files change lines matching
+        ``SENSITIVE_PATTERN`` (git's own search, run beside the listing; a small change is
+        ranked from its diff instead, so the search is stopped)."""
+        revs = [*spec.revs, "--", *spec.pathspecs]
+        options = [o for o in _DIFF_OPTIONS if o not in _PATCH_ONLY]
+        search = self._spawn(
+            ["diff", *options, "--name-only", "-z", f"-G{SENSITIVE_PATTERN}", *revs]
+        )
+        try:
+            listing = parse_listing(
+                self._check(["diff", *options, "--raw", "--numstat", "-z", *revs])
+            )
+        except BaseException:
+            _stop(search)
+            raise
+        if search is None or sum(e.changed_lines for e in listing.entries) < SEARCH_WORTH_LINES:
+            _stop(search)
+            return listing
+        out, _ = search.communicate()
+        if search.returncode != 0:
+            return listing  # the ranking does without it
+        sensitive = set(out.decode("utf-8", errors="replace").split("\0"))
+        return Listing(
+            tuple(
+                e.model_copy(update={"sensitive": "changed lines"}) if e.path in sensitive else e
+                for e in listing.entries
+            ),
+            listing.unmerged,
+        )
+
+    def _spawn(self, args: list[str]) -> subprocess.Popen[bytes] | None:
+        executable = str(self._repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git")
+        try:
+            return subprocess.Popen(
+                [executable, *_CONFIG, *args],
+                cwd=self._root,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
+
+    def load_files(self, spec: DiffSpec, entries: Sequence[FileEntry]) -> tuple[FileDiff, ...]:
+        """The diffs of ``entries``, parsed, with their sizes. A renamed file's old path is in
+        the pathspec too, so git pairs the rename as in the whole diff."""
+        if not entries:
+            return ()
+        specs: list[str] = []
+        for entry in entries:
+            specs.append(f":(top,literal){entry.path}")
+            if entry.old_path:
+                specs.append(f":(top,literal){entry.old_path}")
+        args = ["diff", *_DIFF_OPTIONS, f"-U{spec.context_lines}", *spec.revs, "--", *specs]
+        parsed = parse_git_diff(self._check(args).decode("utf-8", errors="replace"))
+        wanted = {e.path for e in entries}
+        files = self._with_sizes(parsed, spec.size_rev)
+        return tuple(f for f in files if f.path in wanted)
 
     def _with_sizes(self, parsed: ParsedDiff, size_rev: str) -> tuple[FileDiff, ...]:
         """Fill ``FileDiff.size`` from one ``cat-file --batch-check`` for all files."""
@@ -432,6 +610,66 @@ class GitRepo:
             strip_newline_in_stdout=False,
         )
         return status, out, err
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None:
+        return
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
+class DiffSpec(Frozen):
+    """What one ``git diff`` of a review compares: revisions, paths and context."""
+
+    description: str
+    revs: tuple[str, ...]
+    pathspecs: tuple[str, ...]
+    context_lines: int
+    size_rev: str
+    base_sha: str | None
+    head_sha: str | None
+
+
+class LazyChanges:
+    """A change whose files are listed up front (``entries``: cheap, from ``--numstat``) and
+    whose diffs are read and parsed on demand (``load``), a few files at a time: a large
+    change is ranked before anything is parsed, and never held in memory whole.
+
+    It keeps its ``GitRepo`` open until ``close``.
+    """
+
+    def __init__(self, repo: GitRepo, spec: DiffSpec, listing: Listing) -> None:
+        self._repo = repo
+        self._spec = spec
+        self._entries = listing.entries
+        self._by_path = {e.path: e for e in listing.entries}
+        self.description = spec.description
+        self.base_sha = spec.base_sha
+        self.head_sha = spec.head_sha
+        self.root: str | None = str(repo.root)
+        self.content_rev: str | None = spec.size_rev
+        self.not_reviewed = tuple(
+            NotReviewed(path=p, reason="unreadable", detail="unmerged: resolve the conflict first")
+            for p in listing.unmerged
+        )
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(e.path for e in self._entries)
+
+    def entries(self) -> tuple[FileEntry, ...]:
+        return self._entries
+
+    def load(self, paths: Sequence[str]) -> tuple[FileDiff, ...]:
+        """The diffs of ``paths`` (listed ones), in the order given."""
+        entries = [self._by_path[p] for p in paths if p in self._by_path]
+        by_path = {f.path: f for f in self._repo.load_files(self._spec, entries)}
+        return tuple(by_path[p] for p in paths if p in by_path)
+
+    def close(self) -> None:
+        self._repo.close()
 
 
 class GitContents:
