@@ -533,3 +533,36 @@ def test_every_line_git_adds_is_reviewable(tmp_path: Path, case: Case, mode: str
     assert {path: found for path, found in reviewable.items() if found} == prepared.oracle
     assert not [f.path for f in changes.files if f.status == "copied"]
     assert len({f.path for f in changes.files}) == len(changes.files)  # one entry per path
+
+
+@pytest.mark.parametrize(("case", "mode"), params(fast_modes=2))
+def test_a_lazy_change_lists_and_loads_exactly_what_the_whole_diff_holds(
+    tmp_path: Path, case: Case, mode: str
+) -> None:
+    """Big changes are read a few files at a time (``lazy=True``): the listing names every
+    file the whole diff has (same status, same counts) and loading them gives the same diffs,
+    renames paired as in the whole diff, whatever subset is asked for."""
+    repo = make_repo(tmp_path)
+    prepared = prepare(repo, case, mode)
+    with open_repo(repo) as source:
+        if mode == "staged":
+            whole, lazy = source.staged(), source.staged(lazy=True)
+        elif mode == "base":
+            whole, lazy = (
+                source.range("main", "feature"),
+                source.range("main", "feature", lazy=True),
+            )
+        else:
+            assert prepared.head is not None
+            whole = source.changed_since(prepared.main, prepared.head)
+            lazy = source.changed_since(prepared.main, prepared.head, lazy=True)
+        listed = {e.path: e for e in lazy.entries()}
+        assert sorted(listed) == sorted(whole.paths)
+        for f in whole.files:
+            entry = listed[f.path]
+            assert (entry.status, entry.old_path) == (f.status, f.old_path)
+            assert (entry.added, entry.removed) == (f.added_lines, f.removed_lines) or f.binary
+        assert lazy.load(whole.paths) == whole.files
+        for f in whole.files:  # one at a time, as the smallest wave would
+            assert lazy.load([f.path]) == (f,)
+        assert lazy.not_reviewed == whole.not_reviewed

@@ -240,15 +240,31 @@ def _dry_run(result: ReviewResult, style: Style) -> str:
     instructions = _instructions(result.instructions)
     if instructions:
         lines.append(instructions)
-    for chunk in result.chunks:
-        paths = ", ".join(_line(p) for p in chunk.paths)
+    if s.chunks_over_budget:
+        left = _plural(s.chunks_over_budget, "chunk")
         lines.append(
-            f"  chunk {chunk.index}: {chunk.tokens:,} tokens, "
-            f"{_plural(chunk.changed_lines, 'changed line')}: {paths}"
+            f"Budget: {s.chunks - s.chunks_over_budget} of {s.chunks} chunks fit; {left} "
+            f"({_plural(s.lines_over_budget, 'changed line')}) would be left out, marked below"
         )
+    lines += _chunk_lines(result)
     report = "\n".join(lines)
     not_reviewed = _not_reviewed(result.not_reviewed, style)
     return f"{report}\n\n{not_reviewed}" if not_reviewed else report
+
+
+def _chunk_lines(result: ReviewResult) -> list[str]:
+    """Every chunk, highest priority first; a cached one and one over the budget say so."""
+    lines = []
+    for chunk in result.chunks:
+        paths = ", ".join(_line(p) for p in chunk.paths)
+        mark = {"cached": " (cached)", "over-budget": " [over budget: not sent]"}.get(
+            chunk.status, ""
+        )
+        lines.append(
+            f"  chunk {chunk.index}: {chunk.tokens:,} tokens, "
+            f"{_plural(chunk.changed_lines, 'changed line')}: {paths}{mark}"
+        )
+    return lines
 
 
 def _redaction_counts(result: ReviewResult) -> str:

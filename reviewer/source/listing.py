@@ -21,7 +21,7 @@ _STATUS: dict[str, FileStatus] = {
     "M": "modified",
     "R": "renamed",
     "C": "copied",
-    "T": "modified",  # a type change (file <-> symlink); the diff shows what became of it
+    "T": "added",  # a type change (file <-> symlink): the diff shows it as the new thing added
 }
 UNMERGED = "U"
 
@@ -38,12 +38,15 @@ def parse_listing(out: bytes) -> Listing:
     counts: dict[str, tuple[int, int, bool]] = {}
     order: list[str] = []
     unmerged: list[str] = []
+    retyped: set[str] = set()
     i = 0
     while i < len(tokens):
         token = tokens[i]
         if not token:
             i += 1
         elif token.startswith(":"):
+            if token.endswith(" T") and i + 1 < len(tokens):
+                retyped.add(tokens[i + 1])
             i = _raw_record(tokens, i, raw, order, unmerged)
         else:
             i = _numstat_record(tokens, i, counts)
@@ -51,6 +54,8 @@ def parse_listing(out: bytes) -> Listing:
     for path in order:
         status, old = raw[path]
         added, removed, binary = counts.get(path, (0, 0, False))
+        if path in retyped:
+            removed = 0  # what it was (a link's target) is not the change under review
         entries.append(
             FileEntry(
                 path=path,

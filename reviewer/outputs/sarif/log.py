@@ -83,6 +83,10 @@ def _run_properties(result: ReviewResult) -> dict[str, Any]:
     }
     if result.instructions:
         props["instructions"] = [i.path for i in result.instructions if i.tokens]
+    over = [n for n in result.not_reviewed if n.reason == "over-budget"]
+    if over:
+        # Left out by --max-cost/--max-chunks: also in the notifications, listed whole here.
+        props["overBudget"] = [{"path": n.path, "detail": n.detail} for n in over]
     if result.base_sha:
         props["baseSha"] = result.base_sha
     if result.head_sha:
