@@ -557,7 +557,7 @@ def test_a_lazy_change_lists_and_loads_exactly_what_the_whole_diff_holds(
             whole = source.changed_since(prepared.main, prepared.head)
             lazy = source.changed_since(prepared.main, prepared.head, lazy=True)
         listed = {e.path: e for e in lazy.entries()}
-        assert sorted(listed) == sorted(whole.paths)
+        assert sorted(listed) == sorted(whole.paths) == sorted(lazy.paths)
         for f in whole.files:
             entry = listed[f.path]
             assert (entry.status, entry.old_path) == (f.status, f.old_path)

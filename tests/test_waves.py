@@ -10,10 +10,10 @@ from conftest import chunk_files, endpoint_env, run_cli
 from fake_openai import FakeOpenAI, Received, Reply, reply_json
 from gitrepo import commit, git, write
 
-from reviewer.pipeline.waves import FIRST_WAVE_LINES, WAVE_FILES
+from reviewer.pipeline.waves import ONE_WAVE_LINES, WAVE_FILES
 
 FILES = 60
-LINES = 120  # 7,200 changed lines: more than the first wave's FIRST_WAVE_LINES
+LINES = 120  # 7,200 changed lines: more than ONE_WAVE_LINES, so several waves
 
 
 def clean(_req: Received) -> Reply:
@@ -21,7 +21,7 @@ def clean(_req: Received) -> Reply:
 
 
 def test_every_changed_line_is_sent_once_across_waves(repo: Path) -> None:
-    assert FILES * LINES > FIRST_WAVE_LINES and FILES < WAVE_FILES
+    assert FILES * LINES > ONE_WAVE_LINES and FILES < WAVE_FILES
     write(repo, "README.md", "readme\n")
     commit(repo, "base")
     for i in range(FILES):

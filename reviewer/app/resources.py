@@ -5,6 +5,7 @@ never loads the encoding; nothing to review opens no store)."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,13 +28,27 @@ class LazyTokenizer:
         self._model = model
         self._cache_dir = cache_dir  # where the parsed ranks are kept (skips a ~0.2 s parse)
         self._inner: Any = None
+        self._lock = threading.Lock()  # loaded once, also when a warm-up thread gets there first
 
     def count(self, text: str) -> int:
         if self._inner is None:
-            from reviewer.prepare.tokens import load_tokenizer
+            with self._lock:
+                if self._inner is None:
+                    from reviewer.prepare.tokens import load_tokenizer
 
-            self._inner = load_tokenizer(self._model, self._cache_dir)
+                    self._inner = load_tokenizer(self._model, self._cache_dir)
         return int(self._inner.count(text))
+
+    def load(self) -> None:
+        self.count("")
+
+    def estimate(self, text: str) -> int:
+        """Exact once the encoding is loaded; until then not worth loading it for."""
+        if self._inner is not None:
+            return int(self._inner.count(text))
+        from reviewer.prepare.measure import approx
+
+        return approx(text)
 
 
 def cache_dir(settings: Settings) -> Path:

@@ -5,9 +5,11 @@ Kept apart from ``reviewer.cli`` so ``review --help``/``--version`` import none 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -314,6 +316,9 @@ def _run_pipeline(
             endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
         # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
         backend = endpoint.backend(os.environ)
+        tokenizer = tokenizer_for(endpoint.model, cache)
+        if not dry_run and len(changes.paths) >= WARM_UP_FILES:
+            _warm_up(backend, tokenizer)
         ledger = store.ledger if store is not None else None
         budget = None if dry_run or ledger is None else month_budget(settings, ledger)
         result = run_review(
@@ -321,7 +326,7 @@ def _run_pipeline(
             settings,
             endpoint=endpoint,
             backend=backend,
-            tokenizer=tokenizer_for(endpoint.model, cache),
+            tokenizer=tokenizer,
             dry_run=dry_run,
             show_redactions=show_redactions,
             cache=store.answers if store is not None else None,
@@ -347,6 +352,28 @@ def _run_pipeline(
     if warnings:
         result = result.model_copy(update={"warnings": (*result.warnings, *warnings)})
     return result
+
+
+# From this many changed files a review is large: it will count tokens and send requests, so
+# the SDK's import (~0.6-1 s) and the encoding's load start at once, beside the listing's git
+# run, instead of on the way to the first request. A small change (a hook's) never pays this.
+WARM_UP_FILES = 25
+
+
+def _warm_up(backend: Any, tokenizer: Any) -> None:
+    def quietly(step: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            # A warm-up only: whatever fails here fails again, reported, where it is needed.
+            with contextlib.suppress(Exception):
+                step()
+
+        return run
+
+    prepare = getattr(backend, "prepare", None)
+    load = getattr(tokenizer, "load", None)
+    for step in (prepare, load):
+        if callable(step):
+            threading.Thread(target=quietly(step), name="reviewer-warm-up", daemon=True).start()
 
 
 def _limiter(

@@ -180,6 +180,10 @@ class ChangeSet(Frozen):
         by_path = {f.path: f for f in self.files if f.path in wanted}
         return tuple(by_path[p] for p in paths if p in by_path)
 
+    def sensitive(self) -> frozenset[str] | None:
+        """No search needed: every file's added lines are at hand (``FileEntry.sample``)."""
+        return None
+
     def close(self) -> None:
         """Nothing to release: every diff is in memory."""
 
@@ -242,6 +246,9 @@ class Chunk(Frozen):
     index: int
     files: tuple[ChunkFile, ...]
     tokens: int  # tokens of the rendered user message (without the system prompt)
+    # An upper bound of ``tokens`` when that is an estimate (a chunk that fits by its length
+    # in bytes is never counted); None when ``tokens`` was counted.
+    tokens_max: int | None = None
     context_tokens: int = 0  # of which the context lines take about this many
 
     @property

@@ -36,6 +36,7 @@ class Meter:
     left_out: int = 0
     left_out_cost: float = 0.0
     cheapest_left_out: float | None = None
+    cheapest_seen: float | None = None
     reasons: set[str] = field(default_factory=set)
 
     @classmethod
@@ -54,6 +55,8 @@ class Meter:
         if planned.chunk.id in plan.cached:
             return "cached"
         _, cost = plan.estimate((planned,))
+        if cost is not None:
+            self.cheapest_seen = min(cost, self.cheapest_seen or cost)
         if self.max_cost is not None and cost is None:
             raise CostLimitExceeded(
                 f"--max-cost is set but the price of model {self.model} is unknown; "
@@ -67,6 +70,20 @@ class Meter:
         self.spent += cost or 0.0
         return "send"
 
+    @property
+    def exhausted(self) -> bool:
+        """Whether no further chunk can fit: the rest of the change need not even be read
+        (its files are listed as over budget from the listing)."""
+        if self.max_chunks is not None and self.admitted >= self.max_chunks:
+            self.reasons.add("--max-chunks")
+            return True
+        if self.max_cost is None or self.cheapest_seen is None:
+            return False
+        if self.max_cost - self.spent < self.cheapest_seen:
+            self.reasons.add("--max-cost")
+            return True
+        return False
+
     def _leave_out(self, cost: float | None, reason: str) -> Decision:
         self.left_out += 1
         self.left_out_cost += cost or 0.0
@@ -77,7 +94,7 @@ class Meter:
 
     def check_something_fits(self) -> None:
         """A budget too small for even one chunk is a refusal, said as such."""
-        if self.admitted or not self.left_out:
+        if self.admitted or not (self.left_out or self.reasons):
             return
         if "--max-cost" in self.reasons and self.cheapest_left_out is not None:
             raise CostLimitExceeded(

@@ -209,7 +209,8 @@ class Session:
         planned, reserve = job.planned, job.reserve
         chunk = planned.chunk
         self._prepare()
-        ceiling = job.window - SAFETY_MARGIN - planned.tokens
+        text_tokens = max(chunk.tokens, chunk.tokens_max or 0)
+        ceiling = job.window - SAFETY_MARGIN - planned.system_tokens - text_tokens
         self.tally.started(chunk)
         outcome = review_chunk(
             planned.text,

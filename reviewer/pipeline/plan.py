@@ -35,6 +35,7 @@ from reviewer.llm.prompt import system_prompt
 from reviewer.pipeline.ports import AnswerCache, Endpoint
 from reviewer.prepare.chunker import make_chunks
 from reviewer.prepare.instructions import applicable, budget_instructions, label
+from reviewer.prepare.measure import estimate, utf8_len
 from reviewer.prepare.render import render_chunk
 from reviewer.prepare.screen import Screened
 from reviewer.prepare.tokens import Tokenizer
@@ -244,7 +245,7 @@ def _verify_prompt_tokens(settings: Settings, endpoint: Endpoint, tokenizer: Tok
     from reviewer.llm.verify_prompt import verify_system_prompt
 
     mode = endpoint.response_modes[0]
-    return tokenizer.count(verify_system_prompt(settings.language, mode, verify_schema()))
+    return estimate(tokenizer, verify_system_prompt(settings.language, mode, verify_schema()))
 
 
 def _planned(
@@ -259,7 +260,7 @@ def _planned(
     return PlannedChunk(
         chunk=chunk,
         text=text,
-        system_tokens=tokenizer.count(system),
+        system_tokens=estimate(tokenizer, system),
         key=cache_key(endpoint, settings, system, text),
     )
 
@@ -354,8 +355,13 @@ def chunk_budget(
         context=settings.context != "lines",
         repo_instructions=tuple((label(f), f.text) for f in instructions),
     )
-    budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
-    budget = min(budget, settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS)
+    cap = settings.max_chunk_tokens or DEFAULT_MAX_CHUNK_TOKENS
+    # The prompt's length in bytes bounds its tokens: counted only when that bound alone would
+    # make the budget smaller than the cap (a large window rarely needs the count).
+    budget = window - reserve - utf8_len(largest) - SAFETY_MARGIN
+    if budget < cap:
+        budget = window - reserve - tokenizer.count(largest) - SAFETY_MARGIN
+    budget = min(budget, cap)
     if budget < 200:
         raise ConfigError(
             f"context window {window} is too small for model {model}: after the answer reserve "

@@ -4,7 +4,7 @@ each chunk left behind (``ChunkResult``s), and what it all cost."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import (
     ChunkFailure,
     ChunkInfo,
+    FileEntry,
     InstructionSource,
     NotReviewed,
     RedactionSite,
@@ -51,6 +52,7 @@ class Report:
     infos: list[ChunkInfo] = field(default_factory=list)
     reviewed: set[str] = field(default_factory=set)
     left_out: dict[str, list[int]] = field(default_factory=dict)  # path -> chunk lines over budget
+    unread: dict[str, int] = field(default_factory=dict)  # path -> changed lines, never read
     sites: list[RedactionSite] = field(default_factory=list)
     sources: tuple[InstructionSource, ...] = ()
     warnings: list[str] = field(default_factory=list)
@@ -95,6 +97,11 @@ class Report:
                     self.left_out.setdefault(f.path, []).extend(sorted(f.changed_lines))
             else:
                 self.reviewed.update(chunk.paths)
+
+    def left_unread(self, entries: Iterable[FileEntry]) -> None:
+        """Files the budget had no room for, listed from the change's listing (not read)."""
+        for entry in entries:
+            self.unread[entry.path] = entry.changed_lines
 
     # ------------------------------------------------------------------ results
 
@@ -173,6 +180,13 @@ class Report:
         over = tuple(
             _over_budget(path, lines, path in self.reviewed)
             for path, lines in self.left_out.items()
+        ) + tuple(
+            NotReviewed(
+                path=path,
+                reason="over-budget",
+                detail=f"left out by the budget ({lines} changed lines): higher priorities first",
+            )
+            for path, lines in self.unread.items()
         )
         return (*self.changes.not_reviewed, *self.not_reviewed, *over)
 
@@ -185,7 +199,7 @@ class Report:
             "files_not_reviewed": len({n.path for n in self._all_not_reviewed()}),
             "chunks": len(self.infos),
             "chunks_over_budget": len(over),
-            "lines_over_budget": sum(i.changed_lines for i in over),
+            "lines_over_budget": sum(i.changed_lines for i in over) + sum(self.unread.values()),
             "estimated_tokens_in": self.estimated_in,
             "context_tokens": self.context_tokens,
             "estimated_cost_usd": self.estimated_cost,

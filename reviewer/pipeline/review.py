@@ -30,7 +30,7 @@ from reviewer.pipeline.plan import (
 )
 from reviewer.pipeline.ports import AnswerCache, Changes, Endpoint, Progress
 from reviewer.pipeline.report import Report
-from reviewer.pipeline.waves import priority_rules, rank_entries, rescore, waves
+from reviewer.pipeline.waves import Waves, priority_rules, rescore
 from reviewer.prepare.screen import Screened, screen_files
 from reviewer.prepare.tokens import Tokenizer
 
@@ -69,8 +69,17 @@ def run_review(
         changes, endpoint, settings, len(entries), show_redactions=show_redactions, rules=rules
     )
     tally = Tally(progress, planner.prices)
-    plans = _plans(changes, settings, rules, planner, report, cache=cache, tally=tally)
     meter = Meter.for_settings(settings, endpoint.model)
+    plans = _plans(
+        changes,
+        settings,
+        rules,
+        planner,
+        report,
+        cache=cache,
+        tally=tally,
+        stop=lambda: meter.exhausted,
+    )
     if dry_run:
         for plan in plans:
             report.add_plan(plan, meter.decide(plan))
@@ -111,9 +120,9 @@ def run_review(
         dispatcher.close(failed=True)
         raise
     dispatcher.close(failed=False)
+    meter.check_something_fits()
     if not results and not report.infos:
         return report.unsent(False, clock() - started)
-    meter.check_something_fits()
     warnings, _ = session.finish()
     budget_note = meter.warning()
     return report.finished(
@@ -130,13 +139,19 @@ def _plans(
     *,
     cache: AnswerCache | None,
     tally: Tally,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Iterator[ReviewPlan]:
-    """Each wave's plan, highest priority first, made only when asked for."""
+    """Each wave's plan, highest priority first, made only when asked for. Once the budget
+    fits no further chunk (``stop``), the rest is listed as over budget without being read."""
     entries = changes.entries()
     weights = priority_rules(settings, rules)
-    ranked = rank_entries(entries, weights)
     by_path = {e.path: e for e in entries}
-    for wave in waves(ranked, entries):
+    batches = Waves(entries, weights)
+    refined = batches.whole
+    for wave in batches:
+        if stop():
+            report.left_unread(by_path[p] for p in wave.paths)
+            continue
         files = changes.load(wave.paths)
         screened: Screened = screen_files(files, settings)
         report.add_wave(screened)
@@ -145,3 +160,8 @@ def _plans(
         if plan.chunks:
             tally.planned(len(plan.chunks), len(plan.reviewed_paths), plan.estimate(plan.chunks)[0])
         yield plan
+        # A large change: git's search for sensitive lines starts once the first wave is out
+        # (the first call), and the files not yet taken are ranked again when it is done.
+        if not refined and (found := changes.sensitive()) is not None:
+            batches.rerank(found)
+            refined = True

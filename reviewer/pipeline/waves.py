@@ -2,12 +2,12 @@
 (``reviewer.prepare.priority``) from their listing alone, then cut into waves that are read,
 prepared and sent one after the other.
 
-The first wave is small (``FIRST_WAVE_LINES`` changed lines), so the first request leaves
-while the rest is still being read; later waves grow to ``WAVE_LINES`` (at most
-``WAVE_FILES`` files) so preparing them costs little per file. A change of up to
-``FIRST_WAVE_LINES`` changed lines is one wave: its chunks are packed exactly as if there were
-no waves (the cache keeps working as before). Chunks are packed within a wave, and a wave's
-files are the next ones in priority order: a re-run of the same change makes the same waves.
+A change of up to ``ONE_WAVE_LINES`` changed lines is one wave: its chunks are packed exactly
+as if there were no waves. A larger change starts with a small wave (``FIRST_WAVE_LINES``), so
+the first request leaves while the rest is still being read; later waves grow four-fold up to
+``WAVE_LINES`` (at most ``WAVE_FILES`` files), so preparing them costs little per file. Chunks
+are packed within a wave, and a wave's files are the next ones in priority order: a re-run of
+the same change makes the same waves (and hits the cache).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import FileDiff, FileEntry, RepoRules, added_sample
 from reviewer.prepare.priority import FileFacts, PriorityRules, Ranked, rank
 
-FIRST_WAVE_LINES = 4_000
-WAVE_LINES = 16_000
+ONE_WAVE_LINES = 4_000
+FIRST_WAVE_LINES = 200
+WAVE_LINES = 8_000
 WAVE_FILES = 200
 
 
@@ -72,17 +73,43 @@ def rescore(
     return {r.path: r.score for r in rank(facts, rules)}
 
 
-def waves(ranked: Sequence[Ranked], entries: Sequence[FileEntry]) -> Iterator[Wave]:
-    lines = {e.path: e.changed_lines for e in entries}
-    limit, number = FIRST_WAVE_LINES, 0
-    batch: list[str] = []
-    size = 0
-    for item in ranked:
-        batch.append(item.path)
-        size += lines.get(item.path, 0)
-        if size >= limit or len(batch) >= WAVE_FILES:
-            yield Wave(number, tuple(batch))
-            number += 1
-            batch, size, limit = [], 0, WAVE_LINES
-    if batch:
-        yield Wave(number, tuple(batch))
+class Waves:
+    """The change's files in waves of growing size, highest priority first. A large change's
+    ranking can be refined while it is reviewed (``rerank``, once git's search for sensitive
+    lines is done): the files not yet taken are ranked again."""
+
+    def __init__(self, entries: Sequence[FileEntry], rules: PriorityRules) -> None:
+        self._entries = {e.path: e for e in entries}
+        self._rules = rules
+        self._remaining = [r.path for r in rank_entries(entries, rules)]
+        self.whole = sum(e.changed_lines for e in entries) <= ONE_WAVE_LINES
+        self._limit = ONE_WAVE_LINES if self.whole else FIRST_WAVE_LINES
+        self._number = 0
+
+    def __iter__(self) -> Iterator[Wave]:
+        return self
+
+    def __next__(self) -> Wave:
+        if not self._remaining:
+            raise StopIteration
+        if self.whole:
+            batch, self._remaining = self._remaining, []
+        else:
+            size, taken = 0, 0
+            for path in self._remaining:
+                taken += 1
+                size += self._entries[path].changed_lines
+                if size >= self._limit or taken >= WAVE_FILES:
+                    break
+            batch, self._remaining = self._remaining[:taken], self._remaining[taken:]
+            self._limit = min(WAVE_LINES, 4 * self._limit)
+        wave = Wave(self._number, tuple(batch))
+        self._number += 1
+        return wave
+
+    def rerank(self, sensitive: frozenset[str]) -> None:
+        marked = [
+            e.model_copy(update={"sensitive": "changed lines"}) if e.path in sensitive else e
+            for e in (self._entries[p] for p in self._remaining)
+        ]
+        self._remaining = [r.path for r in rank_entries(marked, self._rules)]

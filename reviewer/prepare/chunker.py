@@ -34,6 +34,7 @@ from itertools import accumulate
 from typing import Literal
 
 from reviewer.core.values import Chunk, ChunkFile, DiffLine, FileDiff, Hunk, NotReviewed
+from reviewer.prepare.measure import estimate, fits, utf8_len
 from reviewer.prepare.render import (
     NONCE_LEN,
     envelope,
@@ -79,13 +80,15 @@ def make_chunks(
     groups = packer.pack(sorted((f for f in files if f.hunks), key=lambda f: f.path))
     chunks = []
     for index, (files_of_chunk, text, tokens) in enumerate(groups):
-        chunk_id = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        raw = text.encode("utf-8", "surrogatepass")
         chunks.append(
             Chunk(
-                id=chunk_id,
+                id=hashlib.sha256(raw).hexdigest()[:16],
                 index=index,
                 files=files_of_chunk,
                 tokens=tokens,
+                # A chunk short enough to fit by its length alone was estimated, not counted.
+                tokens_max=len(raw) if len(raw) <= budget else None,
                 context_tokens=sum(packer.context_cost(f) for f in files_of_chunk),
             )
         )
@@ -111,32 +114,49 @@ class _Packer:
     overlap: int
     contexts: ContextLevels
     not_reviewed: list[NotReviewed] = field(default_factory=list)
-    envelope_tokens: int = field(init=False)
     # Set by pack(): the sorted files, their whole-file pieces with their number widths and
-    # rendered blocks, prefix sums of the blocks' token counts, and the split-tree keys.
+    # rendered blocks, prefix sums of the blocks' lengths in bytes (bounds of their token
+    # counts) and, only when a bound is not enough, of their token counts; the split-tree keys.
     files: Sequence[FileDiff] = ()
     pieces: list[ChunkFile] = field(default_factory=list)
     widths: list[int] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
-    prefix: list[int] = field(default_factory=list)
+    upper: list[int] = field(default_factory=list)
+    _prefix: list[int] | None = None
+    _envelope: int | None = None
     keys: list[int] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        # The nonce's hex digits are budgeted at one token each, their worst case.
-        self.envelope_tokens = self.tokenizer.count(envelope("")) + 2 * NONCE_LEN
+    # The nonce's hex digits are budgeted at one token each, their worst case.
+    @property
+    def envelope_upper(self) -> int:
+        return utf8_len(envelope("")) + 2 * NONCE_LEN
+
+    @property
+    def envelope_tokens(self) -> int:
+        if self._envelope is None:
+            self._envelope = self.tokenizer.count(envelope("")) + 2 * NONCE_LEN
+        return self._envelope
+
+    @property
+    def prefix(self) -> list[int]:
+        """Token counts of the files' blocks, summed: counted at the first fit decision the
+        bounds cannot make (a change that plainly fits is never counted)."""
+        if self._prefix is None:
+            self._prefix = [0, *accumulate(self.tokenizer.count(t) for t in self.texts)]
+        return self._prefix
 
     # ------------------------------------------------------------------ files -> chunks
 
     def pack(self, files: Sequence[FileDiff]) -> list[_Group]:
         self.files = files
-        self.pieces, self.widths, self.texts, counts = [], [], [], []
+        self.pieces, self.widths, self.texts = [], [], []
         for file in files:
-            piece, width, text, tokens = self._fitting_piece(file, self.contexts.get(file.path, ()))
+            piece, width, text = self._fitting_piece(file, self.contexts.get(file.path, ()))
             self.pieces.append(piece)
             self.widths.append(width)
             self.texts.append(text)
-            counts.append(tokens)
-        self.prefix = [0, *accumulate(counts)]
+        self.upper = [0, *accumulate(utf8_len(t) for t in self.texts)]
+        self._prefix = None
         self.keys = [int.from_bytes(hashlib.sha256(p.path.encode()).digest()[:8]) for p in files]
         groups: list[_Group] = []
         if files:
@@ -146,25 +166,32 @@ class _Packer:
 
     def _fitting_piece(
         self, file: FileDiff, levels: Sequence[tuple[DiffLine, ...]]
-    ) -> tuple[ChunkFile, int, str, int]:
+    ) -> tuple[ChunkFile, int, str]:
         """The file with the richest context level that lets it fit a chunk of its own (none
-        when no level does): the piece, its number width, its rendered block and tokens."""
+        when no level does): the piece, its number width and its rendered block."""
         for context in (*levels, ()):
             piece = _whole(file, context)
             width = number_width((piece,))
             text = render_file(piece, width)
-            tokens = self.tokenizer.count(text)
-            if not context or self.envelope_tokens + tokens <= self.budget:
-                return piece, width, text, tokens
+            if not context or self._alone_fits(text):
+                return piece, width, text
         raise AssertionError("unreachable: the empty level always fits")
+
+    def _alone_fits(self, block: str) -> bool:
+        if self.envelope_upper + utf8_len(block) <= self.budget:
+            return True
+        return self.envelope_tokens + self.tokenizer.count(block) <= self.budget
 
     def context_cost(self, piece: ChunkFile) -> int:
         """About how many tokens a piece's context lines take."""
         if not piece.context:
             return 0
-        return self.tokenizer.count(render_context(piece.context, number_width((piece,))))
+        return estimate(self.tokenizer, render_context(piece.context, number_width((piece,))))
 
     def _fits(self, lo: int, hi: int) -> bool:
+        # The bound first: the same answer as the count whenever it says yes.
+        if self.envelope_upper + self.upper[hi] - self.upper[lo] <= self.budget:
+            return True
         return self.envelope_tokens + self.prefix[hi] - self.prefix[lo] <= self.budget
 
     def _cut(self, lo: int, hi: int) -> int:
@@ -192,6 +219,8 @@ class _Packer:
             text = envelope("".join(self.texts[run.lo : run.hi]))
         else:
             text = render_chunk(pieces)
+        if utf8_len(text) <= self.budget:  # fits for sure: its count only informs figures
+            return [(pieces, text, estimate(self.tokenizer, text))]
         tokens = self.tokenizer.count(text)
         if tokens <= self.budget:
             return [(pieces, text, tokens)]
@@ -209,9 +238,8 @@ class _Packer:
         for context in lower:
             piece = _whole(file, context)
             text = render_chunk((piece,))
-            tokens = self.tokenizer.count(text)
-            if tokens <= self.budget:
-                return [((piece,), text, tokens)]
+            if fits(self.tokenizer, text, self.budget):
+                return [((piece,), text, estimate(self.tokenizer, text))]
         return self._file_parts(file)
 
     # ------------------------------------------------------------------ one file -> parts

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from reviewer.core.globs import glob_matches
 from reviewer.core.values import InstructionFile, InstructionSource
+from reviewer.prepare.measure import estimate, utf8_len
 from reviewer.prepare.tokens import Tokenizer
 
 FILE_BUDGET = 1500
@@ -67,6 +68,8 @@ def _fit(text: str, cap: int, tokenizer: Tokenizer) -> tuple[str, int, bool]:
     """``text`` cut at a line boundary to at most ``cap`` tokens: (text, tokens, was cut)."""
     if not text or cap <= 0:
         return "", 0, bool(text)
+    if utf8_len(text) <= cap:  # short enough to need no count
+        return text, estimate(tokenizer, text), False
     tokens = tokenizer.count(text)
     if tokens <= cap:
         return text, tokens, False

@@ -72,9 +72,6 @@ _DIFF_OPTIONS = (
 # Options that shape the patch text only: a listing (``--raw --numstat``) leaves them out.
 _PATCH_ONLY = frozenset({"--src-prefix=a/", "--dst-prefix=b/", "--submodule=short", "--full-index"})
 EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-# Below this many changed lines a change is one wave (reviewer.pipeline.waves): its files are
-# ranked from their diffs, and git's search for sensitive lines is not waited for.
-SEARCH_WORTH_LINES = 4_000
 # Changed lines a senior reviewer looks at first (git's -G, POSIX extended regex: processes and
 # shells, eval, deserialisation, SQL, weak or disabled crypto and TLS, raw HTML, permissions,
 # credentials). ``reviewer.prepare.priority`` has the same families for text already read.
@@ -438,7 +435,7 @@ class GitRepo:
                 base_sha=base_sha,
                 head_sha=head_sha,
             )
-            return LazyChanges(self, spec, self.list_files(spec))
+            return LazyChanges(self, spec)
         args = ["diff", *_DIFF_OPTIONS, f"-U{context_lines}", *revs, "--", *pathspecs]
         # Decoding with errors="replace" is local to the bad bytes, so a non-UTF-8 file
         # only gets U+FFFD in its own lines; every other file is decoded exactly.
@@ -457,37 +454,28 @@ class GitRepo:
             content_rev=size_rev,
         )
 
+    def name_files(self, spec: DiffSpec) -> tuple[str, ...]:
+        """The changed files' (new) names: no content is compared, so this is quick however
+        large the change."""
+        options = [o for o in _DIFF_OPTIONS if o not in _PATCH_ONLY]
+        out = self._check(
+            ["diff", *options, "--name-only", "-z", *spec.revs, "--", *spec.pathspecs]
+        )
+        return tuple(p for p in out.decode("utf-8", errors="replace").split("\0") if p)
+
     def list_files(self, spec: DiffSpec) -> Listing:
         """Every changed file of ``spec`` with its status and line counts, without the diff
-        text. For a large change, also which files change lines matching
-        ``SENSITIVE_PATTERN`` (git's own search, run beside the listing; a small change is
-        ranked from its diff instead, so the search is stopped)."""
-        revs = [*spec.revs, "--", *spec.pathspecs]
+        text."""
         options = [o for o in _DIFF_OPTIONS if o not in _PATCH_ONLY]
-        search = self._spawn(
-            ["diff", *options, "--name-only", "-z", f"-G{SENSITIVE_PATTERN}", *revs]
-        )
-        try:
-            listing = parse_listing(
-                self._check(["diff", *options, "--raw", "--numstat", "-z", *revs])
-            )
-        except BaseException:
-            _stop(search)
-            raise
-        if search is None or sum(e.changed_lines for e in listing.entries) < SEARCH_WORTH_LINES:
-            _stop(search)
-            return listing
-        out, _ = search.communicate()
-        if search.returncode != 0:
-            return listing  # the ranking does without it
-        sensitive = set(out.decode("utf-8", errors="replace").split("\0"))
-        return Listing(
-            tuple(
-                e.model_copy(update={"sensitive": "changed lines"}) if e.path in sensitive else e
-                for e in listing.entries
-            ),
-            listing.unmerged,
-        )
+        revs = [*spec.revs, "--", *spec.pathspecs]
+        return parse_listing(self._check(["diff", *options, "--raw", "--numstat", "-z", *revs]))
+
+    def search_sensitive(self, spec: DiffSpec) -> subprocess.Popen[bytes] | None:
+        """Start git's own search for changed lines matching ``SENSITIVE_PATTERN`` (``-G``):
+        its output is the files' names. It runs beside the review; None if git cannot start."""
+        options = [o for o in _DIFF_OPTIONS if o not in _PATCH_ONLY]
+        revs = [*spec.revs, "--", *spec.pathspecs]
+        return self._spawn(["diff", *options, "--name-only", "-z", f"-G{SENSITIVE_PATTERN}", *revs])
 
     def _spawn(self, args: list[str]) -> subprocess.Popen[bytes] | None:
         executable = str(self._repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git")
@@ -633,42 +621,64 @@ class DiffSpec(Frozen):
 
 
 class LazyChanges:
-    """A change whose files are listed up front (``entries``: cheap, from ``--numstat``) and
-    whose diffs are read and parsed on demand (``load``), a few files at a time: a large
-    change is ranked before anything is parsed, and never held in memory whole.
-
-    It keeps its ``GitRepo`` open until ``close``.
+    """A change whose files are named up front (``paths``: git's name list, milliseconds even
+    for thousands of files), listed with their counts when first asked (``entries``: one
+    ``--numstat`` run), and whose diffs are read and parsed on demand (``load``), a few files at
+    a time: a large change is ranked before anything is parsed, and never held in memory
+    whole. It keeps its ``GitRepo`` open until ``close``.
     """
 
-    def __init__(self, repo: GitRepo, spec: DiffSpec, listing: Listing) -> None:
+    def __init__(self, repo: GitRepo, spec: DiffSpec) -> None:
         self._repo = repo
         self._spec = spec
-        self._entries = listing.entries
-        self._by_path = {e.path: e for e in listing.entries}
+        self._listing: Listing | None = None
+        self._search: subprocess.Popen[bytes] | Literal[False] | None = None
         self.description = spec.description
         self.base_sha = spec.base_sha
         self.head_sha = spec.head_sha
         self.root: str | None = str(repo.root)
         self.content_rev: str | None = spec.size_rev
-        self.not_reviewed = tuple(
-            NotReviewed(path=p, reason="unreadable", detail="unmerged: resolve the conflict first")
-            for p in listing.unmerged
-        )
+        self.paths: tuple[str, ...] = repo.name_files(spec)
 
     @property
-    def paths(self) -> tuple[str, ...]:
-        return tuple(e.path for e in self._entries)
+    def listing(self) -> Listing:
+        if self._listing is None:
+            self._listing = self._repo.list_files(self._spec)
+        return self._listing
+
+    @property
+    def not_reviewed(self) -> tuple[NotReviewed, ...]:
+        return tuple(
+            NotReviewed(path=p, reason="unreadable", detail="unmerged: resolve the conflict first")
+            for p in self.listing.unmerged
+        )
 
     def entries(self) -> tuple[FileEntry, ...]:
-        return self._entries
+        return self.listing.entries
+
+    def sensitive(self) -> frozenset[str] | None:
+        """The files whose changed lines git's search found security-sensitive; None while
+        the search (started by the first call) is still running, or when it failed."""
+        if self._search is None:
+            self._search = self._repo.search_sensitive(self._spec) or False
+        if self._search is False or self._search.poll() is None:
+            return None
+        out, _ = self._search.communicate()
+        if self._search.returncode != 0:
+            self._search = False
+            return None
+        return frozenset(p for p in out.decode("utf-8", errors="replace").split("\0") if p)
 
     def load(self, paths: Sequence[str]) -> tuple[FileDiff, ...]:
         """The diffs of ``paths`` (listed ones), in the order given."""
-        entries = [self._by_path[p] for p in paths if p in self._by_path]
+        by_entry = {e.path: e for e in self.listing.entries}
+        entries = [by_entry[p] for p in paths if p in by_entry]
         by_path = {f.path: f for f in self._repo.load_files(self._spec, entries)}
         return tuple(by_path[p] for p in paths if p in by_path)
 
     def close(self) -> None:
+        if self._search:
+            _stop(self._search)
         self._repo.close()
 
 

@@ -299,14 +299,32 @@ class CountingTokenizer:
         self._namespace = namespace
 
     def count(self, text: str) -> int:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        key = f"{self._namespace}:{digest}"
+        key = self._key(text)
         cached = self._cache.get_count(key)
         if cached is not None:
             return cached
         tokens = self._inner.count(text)
         self._cache.put_count(key, tokens)
         return tokens
+
+    def load(self) -> None:
+        """Load the inner encoding now (a warm-up, when counts will surely be needed)."""
+        load = getattr(self._inner, "load", None)
+        if callable(load):
+            load()
+
+    def estimate(self, text: str) -> int:
+        """A count the cache holds, else the inner tokenizer's estimate (never a load)."""
+        cached = self._cache.get_count(self._key(text))
+        if cached is not None:
+            return cached
+        from reviewer.prepare.measure import estimate
+
+        return estimate(self._inner, text)
+
+    def _key(self, text: str) -> str:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{self._namespace}:{digest}"
 
 
 class CachingOutliner:

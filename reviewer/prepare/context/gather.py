@@ -24,6 +24,7 @@ from reviewer.core.values import ChunkFile, DiffLine, FileDiff, RedactionSite
 from reviewer.prepare.context.languages import language_of
 from reviewer.prepare.context.outline import Outliner
 from reviewer.prepare.context.select import context_levels
+from reviewer.prepare.measure import approx
 from reviewer.prepare.redact import redact_lines
 from reviewer.prepare.redact.diffs import kind_of
 from reviewer.prepare.render import number_width, render_context, render_file
@@ -145,7 +146,9 @@ def _fit(
     if not candidates:
         return (), ()
     bare = ChunkFile(path=file.path, old_path=file.old_path, status=file.status, hunks=file.hunks)
-    diff_tokens = tokenizer.count(render_file(bare, number_width((bare,))))
+    # The allowance is a policy, not a bound (the chunker keeps every chunk within budget and
+    # steps the context down when it must): measured by length, the same in every run.
+    diff_tokens = approx(render_file(bare, number_width((bare,))))
     room = budget - diff_tokens
     allowance = room
     if mode == "scope":
@@ -154,7 +157,7 @@ def _fit(
     for index, (_, numbers) in enumerate(candidates):
         context = texts.lines(numbers)
         width = number_width((bare.model_copy(update={"context": context}),))
-        if tokenizer.count(render_context(context, width)) <= allowance:
+        if approx(render_context(context, width)) <= allowance:
             kept = tuple(texts.lines(n) for _, n in candidates[index:])
             return kept, texts.sites(file.path, numbers)
     return (), ()
