@@ -566,3 +566,23 @@ def test_a_lazy_change_lists_and_loads_exactly_what_the_whole_diff_holds(
         for f in whole.files:  # one at a time, as the smallest wave would
             assert lazy.load([f.path]) == (f,)
         assert lazy.not_reviewed == whole.not_reviewed
+
+
+def test_git_finds_the_files_with_security_sensitive_changed_lines(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write(repo, "README.md", "readme\n")
+    commit(repo, "base")
+    write(repo, "plain.py", "total = price * quantity\n")
+    write(repo, "shell.py", "import subprocess\nsubprocess.run(cmd, shell=True)\n")
+    write(repo, "query.py", 'sql = "SELECT name FROM users WHERE id=" + uid\n')
+    git(repo, "add", "-A")
+    with open_repo(repo) as source:
+        changes = source.staged(lazy=True)
+        found = None
+        for _ in range(200):  # the search runs beside the review; poll as the pipeline does
+            found = changes.sensitive()
+            if found is not None:
+                break
+            time.sleep(0.02)
+        changes.close()
+    assert found == {"shell.py", "query.py"}

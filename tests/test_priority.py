@@ -136,3 +136,27 @@ def test_size_never_outranks_a_kind() -> None:
 def test_ties_are_broken_by_path() -> None:
     facts = [FileFacts("b.py", 1), FileFacts("a.py", 1)]
     assert [r.path for r in rank(facts, PriorityRules())] == ["a.py", "b.py"]
+
+
+def test_waves_grow_and_a_late_search_reranks_what_is_left() -> None:
+    from reviewer.core.values import FileEntry
+    from reviewer.pipeline.waves import FIRST_WAVE_LINES, ONE_WAVE_LINES, Waves
+
+    entries = [FileEntry(path=f"src/m{i:02d}.py", added=300) for i in range(30)]
+    assert sum(e.changed_lines for e in entries) > ONE_WAVE_LINES
+    waves = Waves(entries, PriorityRules())
+    first = next(waves)
+    assert sum(300 for _ in first.paths) >= FIRST_WAVE_LINES and len(first.paths) == 1
+    waves.rerank(frozenset({"src/m29.py"}))  # git's search: its changed lines are sensitive
+    second = next(waves)
+    assert second.paths[0] == "src/m29.py"
+    rest = [p for w in waves for p in w.paths]
+    assert sorted([*first.paths, *second.paths, *rest]) == sorted(e.path for e in entries)
+
+
+def test_a_small_change_is_one_wave() -> None:
+    from reviewer.core.values import FileEntry
+    from reviewer.pipeline.waves import Waves
+
+    entries = [FileEntry(path=f"m{i}.py", added=10) for i in range(50)]
+    assert [len(w.paths) for w in Waves(entries, PriorityRules())] == [50]

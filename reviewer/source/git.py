@@ -633,6 +633,7 @@ class LazyChanges:
         self._spec = spec
         self._listing: Listing | None = None
         self._search: subprocess.Popen[bytes] | Literal[False] | None = None
+        self._found: frozenset[str] | None = None
         self.description = spec.description
         self.base_sha = spec.base_sha
         self.head_sha = spec.head_sha
@@ -659,15 +660,18 @@ class LazyChanges:
     def sensitive(self) -> frozenset[str] | None:
         """The files whose changed lines git's search found security-sensitive; None while
         the search (started by the first call) is still running, or when it failed."""
+        if self._found is not None:
+            return self._found
         if self._search is None:
             self._search = self._repo.search_sensitive(self._spec) or False
         if self._search is False or self._search.poll() is None:
             return None
-        out, _ = self._search.communicate()
-        if self._search.returncode != 0:
-            self._search = False
+        search, self._search = self._search, False
+        out, _ = search.communicate()
+        if search.returncode != 0:
             return None
-        return frozenset(p for p in out.decode("utf-8", errors="replace").split("\0") if p)
+        self._found = frozenset(p for p in out.decode("utf-8", errors="replace").split("\0") if p)
+        return self._found
 
     def load(self, paths: Sequence[str]) -> tuple[FileDiff, ...]:
         """The diffs of ``paths`` (listed ones), in the order given."""
