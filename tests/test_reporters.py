@@ -349,10 +349,9 @@ def test_json_escapes_non_ascii_and_round_trips_it() -> None:
 
 def test_registry_names_match_reporters() -> None:
     assert {"terminal", "json"} <= set(REPORTERS)
-    for name, reporter in REPORTERS.items():
-        assert reporter.name == name
-        assert get_reporter(name) is reporter
-        described: Reporter = reporter
+    for name in REPORTERS:  # each imported only when asked for
+        described: Reporter = get_reporter(name)
+        assert described.name == name
         assert isinstance(described.render(CLEAN, color=False), str)
 
 

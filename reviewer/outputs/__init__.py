@@ -3,20 +3,17 @@
 A reporter is any object with a ``name`` and ``render(result, *, color) -> str``. To add one,
 write a module with a class satisfying ``Reporter`` and add it to the ``REPORTERS`` literal
 below; there is no runtime registration on purpose, so the list of formats is readable here.
+A reporter's module is imported only when its format is asked for.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from reviewer.core.errors import UsageError
 from reviewer.core.values import Frozen, ReviewResult
-from reviewer.outputs.codequality import CodeQualityReporter
-from reviewer.outputs.github_summary import GitHubReporter
-from reviewer.outputs.json_report import JsonReporter
-from reviewer.outputs.sarif import SarifReporter
-from reviewer.outputs.terminal import TerminalReporter
 
 
 class Reporter(Protocol):
@@ -28,12 +25,13 @@ class Reporter(Protocol):
         ...
 
 
-REPORTERS: dict[str, Reporter] = {
-    "terminal": TerminalReporter(),
-    "json": JsonReporter(),
-    "sarif": SarifReporter(),
-    "github": GitHubReporter(),
-    "codequality": CodeQualityReporter(),
+# name -> "module:class"
+REPORTERS: dict[str, str] = {
+    "terminal": "reviewer.outputs.terminal:TerminalReporter",
+    "json": "reviewer.outputs.json_report:JsonReporter",
+    "sarif": "reviewer.outputs.sarif:SarifReporter",
+    "github": "reviewer.outputs.github_summary:GitHubReporter",
+    "codequality": "reviewer.outputs.codequality:CodeQualityReporter",
 }
 
 STDOUT = "-"
@@ -47,12 +45,13 @@ class OutputSpec(Frozen):
 
 
 def get_reporter(name: str) -> Reporter:
-    try:
-        return REPORTERS[name]
-    except KeyError:
+    where = REPORTERS.get(name)
+    if where is None:
         raise UsageError(
             f"unknown output format {name!r}; known formats: {', '.join(sorted(REPORTERS))}"
-        ) from None
+        )
+    module, _, cls = where.partition(":")
+    return cast(Reporter, getattr(importlib.import_module(module), cls)())
 
 
 def parse_output_spec(spec: str) -> OutputSpec:

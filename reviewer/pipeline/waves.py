@@ -19,7 +19,7 @@ from reviewer.core.settings import Settings
 from reviewer.core.values import FileDiff, FileEntry, RepoRules, added_sample
 from reviewer.prepare.priority import FileFacts, PriorityRules, Ranked, rank
 
-ONE_WAVE_LINES = 4_000
+ONE_WAVE_LINES = 1_500
 FIRST_WAVE_LINES = 200
 WAVE_LINES = 8_000
 WAVE_FILES = 200
