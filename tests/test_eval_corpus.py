@@ -177,7 +177,11 @@ def test_an_oracle_finds_every_problem_and_nothing_else(
         "fingerprint": CORPUS.fingerprint,
     }
     assert all(c["status"] == "scored" for c in report["cases"])
-    assert len(server.requests) == len(CORPUS.cases)  # one small chunk per case
+    reviews = [r for r in server.requests if not r.is_verification]
+    checks = [r for r in server.requests if r.is_verification]
+    assert len(reviews) == len(CORPUS.cases)  # one small chunk per case
+    # eval runs the pipeline users get: each case with a finding is checked once, clean ones never
+    assert len(checks) == sum(not c.clean for c in CORPUS.cases)
 
 
 def test_the_builtin_corpus_plans_as_one_chunk_per_case(
