@@ -304,18 +304,25 @@ def _run_pipeline(
 ) -> ReviewResult:
     from reviewer.pipeline.review import run_review
 
-    progress = make_progress(quiet)
     root = Path(changes.root) if changes.root else Path.cwd()
-    store = open_store(settings, root, os.environ) if changes.paths else None
-    cache = store.local_cache if store is not None else None
     warnings: list[str] = []
-    backend = None
-    contents = open_contents(changes, settings)
-    try:
+    # Everything opened is closed at the end, last opened first: no keep-alive connection or
+    # Redis client outlives the run (ResourceWarning), and the progress line is cleared.
+    with contextlib.ExitStack() as opened:
+        store = open_store(settings, root, os.environ) if changes.paths else None
+        if store is not None:
+            opened.callback(store.close)
+        cache = store.local_cache if store is not None else None
+        contents = open_contents(changes, settings)
+        if contents is not None:
+            opened.callback(contents.close)
         if changes.paths and endpoint.preset.server is not None:
             endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
-        # Closed at the end so no keep-alive connection outlives the run (ResourceWarning).
         backend = endpoint.backend(os.environ)
+        opened.callback(backend.close)
+        progress = make_progress(quiet)
+        if progress is not None:
+            opened.callback(progress.close)
         tokenizer = tokenizer_for(endpoint.model, cache)
         if not dry_run and len(changes.paths) >= WARM_UP_FILES:
             _warm_up(backend, tokenizer)
@@ -340,15 +347,6 @@ def _run_pipeline(
         if store is not None and ledger is not None and not dry_run and result.chunks:
             record_run(ledger, result, repository=store.namespace, source=source)
             warnings += budget_warnings(budget, result)
-    finally:
-        if progress is not None:
-            progress.close()
-        if backend is not None:
-            backend.close()
-        if contents is not None:
-            contents.close()
-        if store is not None:
-            store.close()
     if warnings:
         result = result.model_copy(update={"warnings": (*result.warnings, *warnings)})
     return result

@@ -456,7 +456,10 @@ def converse(
 ) -> Outcome[AnswerT]:
     """One request's conversation (``review_chunk`` is the review's), read by ``reader``:
     response-format fallback, one re-ask after an invalid and one after a cut-off answer,
-    retries with backoff. ``deadline`` is a ``clock()`` time; no request starts after it."""
+    retries with backoff. ``deadline`` is a ``clock()`` time; no request starts after it.
+
+    Over 60 lines with its signature only: the loop below is ~40, every collaborator a
+    parameter (the review and the verification pass share it)."""
     conv = _Conversation(max_tokens, reader.outcome_type, count_tokens)
     attempts = _Attempts(
         backend=backend,

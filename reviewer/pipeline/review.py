@@ -20,7 +20,7 @@ from reviewer.core.values import RepoRules, ReviewResult
 from reviewer.llm.backend import Backend
 from reviewer.llm.ratelimit import SharedLimiter
 from reviewer.pipeline.budget import Meter, refuse_if_over
-from reviewer.pipeline.execute import Dispatcher, Job, Session, Tally
+from reviewer.pipeline.execute import ChunkResult, Dispatcher, Job, Session, Tally
 from reviewer.pipeline.plan import (
     MonthlyBudget,
     Planner,
@@ -59,14 +59,21 @@ def run_review(
     rules: RepoRules = RepoRules(),  # noqa: B008 - frozen, so sharing it is safe
 ) -> ReviewResult:
     """``contents`` reads the new side of changed files for context (None: the diff's context
-    lines only, as ``--context lines``); ``outliner`` finds their definitions (None: parse)."""
+    lines only, as ``--context lines``); ``outliner`` finds their definitions (None: parse).
+
+    Over 60 lines with its signature, on purpose: every collaborator is a parameter (no global
+    settings), and the body is the stages in order, each one call."""
     started = clock()
-    entries = changes.entries()
     planner = Planner(
         settings, endpoint, tokenizer, rules.instructions, contents=contents, outliner=outliner
     )
     report = Report(
-        changes, endpoint, settings, len(entries), show_redactions=show_redactions, rules=rules
+        changes,
+        endpoint,
+        settings,
+        len(changes.entries()),
+        show_redactions=show_redactions,
+        rules=rules,
     )
     tally = Tally(progress, planner.prices)
     meter = Meter.for_settings(settings, endpoint.model)
@@ -103,6 +110,26 @@ def run_review(
         limiter=limiter,
     )
     dispatcher = Dispatcher(session.process, settings.jobs, tally, backend)
+    results = _send(plans, meter, report, dispatcher, budget)
+    meter.check_something_fits()
+    if not results and not report.infos:
+        return report.unsent(False, clock() - started)
+    warnings, _ = session.finish()
+    budget_note = meter.warning()
+    return report.finished(
+        results, clock() - started, warnings=(*warnings, *([budget_note] if budget_note else []))
+    )
+
+
+def _send(
+    plans: Iterator[ReviewPlan],
+    meter: Meter,
+    report: Report,
+    dispatcher: Dispatcher,
+    budget: MonthlyBudget | None,
+) -> list[ChunkResult]:
+    """Each wave's chunks within the budget go to the workers as soon as the wave is planned;
+    the next wave is prepared while they run. Returns every chunk's result, in plan order."""
     try:
         for plan in plans:
             decisions = meter.decide(plan)
@@ -120,14 +147,7 @@ def run_review(
         dispatcher.close(failed=True)
         raise
     dispatcher.close(failed=False)
-    meter.check_something_fits()
-    if not results and not report.infos:
-        return report.unsent(False, clock() - started)
-    warnings, _ = session.finish()
-    budget_note = meter.warning()
-    return report.finished(
-        results, clock() - started, warnings=(*warnings, *([budget_note] if budget_note else []))
-    )
+    return results
 
 
 def _plans(

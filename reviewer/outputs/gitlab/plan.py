@@ -102,12 +102,7 @@ def plan_threads(
     ``reviewed_paths``: the files this run reviewed to completion; ``incremental_base``: the
     last reviewed head when ``changes`` (what this run reviewed) is ``incremental_base..head``.
     """
-    on_mr: dict[str, Discussion] = {}
-    for discussion in discussions:
-        note = first_note(discussion)
-        fp = fingerprint_in(note.body) if note is not None and not note.system else None
-        if fp is not None:
-            on_mr.setdefault(fp, discussion)
+    on_mr = _by_fingerprint(discussions)
     regions = {path: regions_of(f) for path, f in files.items()}
     plan: dict[str, list[Any]] = {"new": [], "duplicates": [], "moved": [], "reopen": []}
     by_people = 0
@@ -131,18 +126,7 @@ def plan_threads(
         if placed is None:
             plan["moved"].append(MovedFinding(finding=finding, reason="outside-diff"))
             continue
-        (lo, hi), exact = placed
-        file = files[finding.path]
-        plan["new"].append(
-            NewThread(
-                fingerprint=fp,
-                path=finding.path,
-                start_line=lo,
-                line=hi,
-                body=thread_body(finding, shown=(lo, hi), exact=exact),
-                position=dict(position(file, version, lo, hi)),
-            )
-        )
+        plan["new"].append(_new_thread(finding, fp, placed, files[finding.path], version))
     resolve = _to_resolve(
         result,
         discussions,
@@ -160,6 +144,35 @@ def plan_threads(
         resolve=resolve,
         reopen=tuple(plan["reopen"]),
         resolved_by_people=by_people,
+    )
+
+
+def _by_fingerprint(discussions: Sequence[Discussion]) -> dict[str, Discussion]:
+    """Our threads already on the MR, by the fingerprint in their first note (first one wins)."""
+    on_mr: dict[str, Discussion] = {}
+    for discussion in discussions:
+        note = first_note(discussion)
+        fp = fingerprint_in(note.body) if note is not None and not note.system else None
+        if fp is not None:
+            on_mr.setdefault(fp, discussion)
+    return on_mr
+
+
+def _new_thread(
+    finding: Finding,
+    fp: str,
+    placed: tuple[tuple[int, int], bool],
+    file: GitLabFile,
+    version: Version,
+) -> NewThread:
+    (lo, hi), exact = placed
+    return NewThread(
+        fingerprint=fp,
+        path=finding.path,
+        start_line=lo,
+        line=hi,
+        body=thread_body(finding, shown=(lo, hi), exact=exact),
+        position=dict(position(file, version, lo, hi)),
     )
 
 
