@@ -100,12 +100,56 @@ def clean(_req: Received) -> Reply:  # a model that finds nothing
     return reply_json({"summary": "No problems.", "findings": []})
 
 
-def review_args(server: FakeOpenAI, extra: Sequence[str]) -> list[str]:
-    args = [REVIEW, "--base", "main", "--base-url", server.base_url, "--model", "gpt-4o-mini"]
+def make_one_file(parent: Path) -> Path:
+    """A 180-line module with two one-line edits on a branch: the hook's everyday change."""
+    repo = parent / "one-file"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    text = "".join(f"def f{i}(x):\n    return x * {i}\n\n" for i in range(60))
+    (repo / "app.py").write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    edited = text.replace("return x * 7\n", "return x * 7 + 1\n")
+    (repo / "app.py").write_text(edited.replace("return x * 30\n", "return x / 30\n"))
+    git(repo, "commit", "-q", "-am", "feature")
+    return repo
+
+
+def one_file(
+    server: FakeOpenAI, work: Path, repeat: int, extra: Sequence[str], exe: str = REVIEW
+) -> dict:
+    """Cold one-file reviews (a fresh cache each): medians of wall, time to the first request
+    and what follows the answer, which is the wall minus both and the model's latency."""
+    repo = work / "one-file"
+    if not repo.exists():
+        make_one_file(work)
+    runs = [
+        measured(repo, server, Path(tempfile.mkdtemp(dir=work)), extra, exe) for _ in range(repeat)
+    ]
+    walls = sorted(r["wall_s"] for r in runs)
+    firsts = sorted(r["first_request_s"] for r in runs)
+    wall, first = walls[len(walls) // 2], firsts[len(firsts) // 2]
+    return {
+        "kind": "one-file",
+        "runs": repeat,
+        "review": exe,
+        "wall_s": wall,
+        "first_request_s": first,
+        "after_answer_s": round(wall - first - server.latency, 3),
+        "wall_min_s": walls[0],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+    }
+
+
+def review_args(server: FakeOpenAI, extra: Sequence[str], exe: str = REVIEW) -> list[str]:
+    args = [exe, "--base", "main", "--base-url", server.base_url, "--model", "gpt-4o-mini"]
     return [*args, "-q", "-o", "json", "--jobs", "8", "--deadline", "3600", *extra]
 
 
-def measured(repo: Path, server: FakeOpenAI, cache: Path, extra: Sequence[str] = ()) -> dict:
+def measured(
+    repo: Path, server: FakeOpenAI, cache: Path, extra: Sequence[str] = (), exe: str = REVIEW
+) -> dict:
     """One review: wall, first request, peak RSS (``wait4`` of the process), requests."""
     env = {
         **git_env(),
@@ -113,11 +157,13 @@ def measured(repo: Path, server: FakeOpenAI, cache: Path, extra: Sequence[str] =
         "XDG_CACHE_HOME": str(cache),
         "NO_COLOR": "1",
     }
-    server.reset()
+    latency = server.latency
+    server.reset()  # forgets the history, and the latency and answers too: set them again
+    server.latency, server.default = latency, clean
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         proc = subprocess.Popen(
-            review_args(server, extra), cwd=repo, env=env, stdout=out, stderr=err
+            review_args(server, extra, exe), cwd=repo, env=env, stdout=out, stderr=err
         )
         _, status, usage = os.wait4(proc.pid, 0)
         ended = time.monotonic()
@@ -150,8 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", type=Path, help="build the branches here and keep them")
+    parser.add_argument("--one-file", action="store_true", help="cold one-file reviews only")
+    parser.add_argument("--repeat", type=int, default=7, help="runs of --one-file (median)")
+    parser.add_argument("--review", help="the review executable (default: this interpreter's)")
     parser.add_argument("extra", nargs="*", help="extra review arguments (after --)")
     opts = parser.parse_args(argv)
+    exe = opts.review or REVIEW
     kinds = ["modified", "added"] if opts.kind == "both" else [opts.kind]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(latency=opts.latency) as server:
@@ -161,7 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm = work / "modified-10"
         if not warm.exists():
             make_branch(work, 10, "modified")
-        measured(warm, server, Path(tempfile.mkdtemp(dir=tmp)), ["--max-chunks", "1"])
+        measured(warm, server, Path(tempfile.mkdtemp(dir=tmp)), (), exe)  # compiles bytecode
+        if opts.one_file:
+            kinds = []
+            rows.append(one_file(server, work, opts.repeat, opts.extra, exe))
+            print(json.dumps(rows[-1]), flush=True)
         for kind in kinds:
             for files in opts.files:
                 repo = work / f"{kind}-{files}"
@@ -173,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 figures = {
                     "kind": kind,
                     "files": files,
-                    **measured(repo, server, cache, opts.extra),
+                    **measured(repo, server, cache, opts.extra, exe),
                 }
                 print(json.dumps(figures), flush=True)
                 rows.append(figures)

@@ -494,14 +494,16 @@ def test_redact_text_keeps_lines_and_is_idempotent(text: str) -> None:
     ],
 )
 def test_pathological_lines_stay_linear(text: str) -> None:
+    # ~0.01-0.08 s each here; a quadratic scan of 50,000 characters takes minutes. The bound is
+    # wide so a loaded CI machine never fails it (bench/redact_corpus.py measures speed).
     start = time.perf_counter()
     out, _ = redact_text(text)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 3.0
     assert out.count("\n") == text.count("\n")
 
 
 def test_fifty_thousand_lines_is_fast() -> None:
-    # A regression guard with a wide margin (bench/redact_corpus.py measures properly).
+    # A regression guard with a wide margin: ~0.7 s here (bench/redact_corpus.py measures).
     block = [
         "def handler(event, context):",
         '    """Return the user for the request."""',
@@ -520,4 +522,4 @@ def test_fifty_thousand_lines_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(found) == 5_000
     assert len(out) == 50_000
-    assert elapsed < 5.0
+    assert elapsed < 15.0
