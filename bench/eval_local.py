@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_llm import local_server
 
 ROOT = Path(__file__).resolve().parents[1]
 REVIEW = str(Path(sys.executable).with_name("review"))
@@ -47,36 +47,6 @@ LOCAL_FLAGS = (
     "--deadline",
     "1800",
 )
-
-
-def _load_recipe() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("local_llm_recipe", ROOT / "scripts/local_llm.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("cannot load scripts/local_llm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@contextlib.contextmanager
-def local_server(n_threads: int | None, log: Path) -> Iterator[str]:
-    recipe = _load_recipe()
-    wheel = recipe.ensure_wheel(sys.executable)
-    if recipe.missing_server_modules(sys.executable) or not recipe.installed_from(
-        sys.executable, wheel
-    ):
-        recipe.install(sys.executable)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = recipe.start_server(
-        sys.executable, recipe.ensure_model(), port, log, n_threads=n_threads
-    )
-    try:
-        yield str(recipe.base_url(port))
-    finally:
-        recipe.stop_process(proc.pid)
-        proc.wait(timeout=30)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
