@@ -379,5 +379,44 @@ def test_token_counts_come_from_the_cache_on_the_next_run(tmp_path: Path) -> Non
     cache.close()
 
 
+def test_counts_of_many_texts_are_one_entry_and_come_back_on_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """A hunk's lines are counted together (an oversized file is cut line by line): one cache
+    entry for the lot, not one per line, and the next run counts none of them again."""
+
+    class Counted:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def count(self, text: str) -> int:
+            self.calls += 1
+            return ApproxTokenizer().count(text)
+
+    lines = [f"+    value_{i} = compute({i})\n" for i in range(1000)]
+    inner = Counted()
+    cache = ReviewCache(tmp_path, warn=pytest.fail)
+    first = CountingTokenizer(inner, cache, "o200k_base").count_each(lines)
+    assert first == [ApproxTokenizer().count(t) for t in lines]
+    assert inner.calls == len(lines)
+    cache.close()
+
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        assert db.execute("SELECT COUNT(*) FROM count_lists").fetchone() == (1,)
+        assert db.execute("SELECT COUNT(*) FROM token_counts").fetchone() == (0,)
+
+    again = Counted()
+    cache = ReviewCache(tmp_path, warn=pytest.fail)
+    assert CountingTokenizer(again, cache, "o200k_base").count_each(lines) == first
+    assert again.calls == 0
+    # A different list (one line changed) is counted afresh.
+    changed = [*lines[:-1], "+    other = 1\n"]
+    assert CountingTokenizer(again, cache, "o200k_base").count_each(changed)[-1] == (
+        ApproxTokenizer().count(changed[-1])
+    )
+    assert again.calls == len(lines)
+    cache.close()
+
+
 def test_clear_cache_on_a_missing_directory_removes_nothing(tmp_path: Path) -> None:
     assert clear_cache(tmp_path / "absent") == 0

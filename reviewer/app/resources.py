@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,12 @@ class LazyTokenizer:
 
                     self._inner = load_tokenizer(self._model, self._cache_dir)
         return int(self._inner.count(text))
+
+    def count_each(self, texts: Sequence[str]) -> list[int]:
+        from reviewer.prepare.measure import count_each
+
+        self.load()
+        return count_each(self._inner, texts)
 
     def load(self) -> None:
         self.count("")

@@ -34,7 +34,7 @@ from itertools import accumulate
 from typing import Literal
 
 from reviewer.core.values import Chunk, ChunkFile, DiffLine, FileDiff, Hunk, NotReviewed
-from reviewer.prepare.measure import estimate, fits, utf8_len
+from reviewer.prepare.measure import count_each, estimate, fits, utf8_len
 from reviewer.prepare.render import (
     NONCE_LEN,
     envelope,
@@ -282,8 +282,8 @@ class _Packer:
         overlap = 0 if file.whole_file else self.overlap
         units: list[tuple[Hunk, int]] = []
         dropped: list[int] = []
-        for hunk in file.hunks:
-            cost = self.tokenizer.count(render_hunk(hunk, width))
+        costs = count_each(self.tokenizer, [render_hunk(hunk, width) for hunk in file.hunks])
+        for hunk, cost in zip(file.hunks, costs, strict=True):
             if cost <= room:
                 units.append((hunk, cost))
             else:
@@ -314,7 +314,7 @@ class _Packer:
     ) -> tuple[list[tuple[Hunk, int]], list[DiffLine]]:
         """Cut a hunk into slices of at most ``room`` tokens; lines too long for any are lost."""
         lines = hunk.lines
-        costs = [self.tokenizer.count(render_line(ln, width)) for ln in lines]
+        costs = count_each(self.tokenizer, [render_line(ln, width) for ln in lines])
         header = self.tokenizer.count(render_hunk_header(hunk)) + _SLICE_HEADER_SLACK
         room -= header
         slices: list[tuple[Hunk, int]] = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from reviewer.prepare.tokens import Tokenizer
 
 
@@ -31,6 +33,15 @@ def estimate(tokenizer: Tokenizer, text: str) -> int:
     (``ApproxTokenizer``), never worth loading the encoding for."""
     guess = getattr(tokenizer, "estimate", None)
     return int(guess(text)) if callable(guess) else tokenizer.count(text)
+
+
+def count_each(tokenizer: Tokenizer, texts: Sequence[str]) -> list[int]:
+    """Exact counts of many small texts (a hunk's lines, a file's hunks) in one call: a
+    caching tokenizer keeps them as one entry, not thousands."""
+    each = getattr(tokenizer, "count_each", None)
+    if callable(each):
+        return [int(n) for n in each(texts)]
+    return [tokenizer.count(text) for text in texts]
 
 
 def approx(text: str) -> int:

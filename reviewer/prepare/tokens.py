@@ -22,6 +22,7 @@ import os
 import tempfile
 import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -103,6 +104,10 @@ class TiktokenTokenizer:
 
     def count(self, text: str) -> int:
         return len(self.encoding.encode_ordinary(text))
+
+    def count_each(self, texts: Sequence[str]) -> list[int]:
+        encode = self.encoding.encode_ordinary
+        return [len(encode(text)) for text in texts]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS dialects
     (endpoint TEXT PRIMARY KEY, mode TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS token_counts
     (key TEXT PRIMARY KEY, tokens INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS count_lists
+    (key TEXT PRIMARY KEY, tokens TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outlines
     (key TEXT PRIMARY KEY, outline TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL);
@@ -86,6 +88,7 @@ class ReviewCache:
         self._wrote = False
         self._counts: dict[str, int] = {}  # token counts to write on close
         self._outlines: dict[str, str] = {}  # outlines to write on close
+        self._count_lists: dict[str, str] = {}  # counts of many texts, to write on close
         self.hits = 0
         self.misses = 0
 
@@ -165,6 +168,25 @@ class ReviewCache:
         with self._lock:
             self._counts[key] = tokens
 
+    def get_counts(self, key: str) -> list[int] | None:
+        """The counts of a list of texts (a hunk's lines), stored as one entry."""
+        with self._lock:
+            stored = self._count_lists.get(key)
+        if stored is None:
+            row = self._read("SELECT tokens FROM count_lists WHERE key = ?", (key,))
+            stored = str(row[0]) if row else None
+        if stored is None:
+            return None
+        try:
+            return [int(n) for n in stored.split(",")] if stored else []
+        except ValueError:
+            return None
+
+    def put_counts(self, key: str, tokens: Sequence[int]) -> None:
+        """Buffered like single counts."""
+        with self._lock:
+            self._count_lists[key] = ",".join(map(str, tokens))
+
     # ------------------------------------------------------------------ outlines
 
     def get_outline(self, key: str) -> str | None:
@@ -185,11 +207,19 @@ class ReviewCache:
         with self._lock:
             counts, self._counts = self._counts, {}
             outlines, self._outlines = self._outlines, {}
+            lists, self._count_lists = self._count_lists, {}
         if outlines:
             now = self._clock()
             self._write(
                 "INSERT OR REPLACE INTO outlines (key, outline, created) VALUES (?, ?, ?)",
                 [(key, outline, now) for key, outline in outlines.items()],
+                many=True,
+            )
+        if lists:
+            now = self._clock()
+            self._write(
+                "INSERT OR REPLACE INTO count_lists (key, tokens, created) VALUES (?, ?, ?)",
+                [(key, tokens, now) for key, tokens in lists.items()],
                 many=True,
             )
         if counts:
@@ -218,7 +248,7 @@ class ReviewCache:
                 return
             try:
                 with conn:  # one transaction
-                    for table in ("answers", "token_counts", "dialects", "outlines"):
+                    for table in ("answers", "token_counts", "count_lists", "dialects", "outlines"):
                         conn.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,))  # noqa: S608 - fixed names
                     conn.execute(
                         "INSERT OR REPLACE INTO meta (name, value) VALUES ('pruned', ?)", (now,)
@@ -306,6 +336,23 @@ class CountingTokenizer:
         tokens = self._inner.count(text)
         self._cache.put_count(key, tokens)
         return tokens
+
+    def count_each(self, texts: Sequence[str]) -> list[int]:
+        """Counts of many small texts as one cache entry: a 1,000-line file cut into slices is
+        counted line by line, and an entry per line would cost more than the counting."""
+        from reviewer.prepare.measure import count_each
+
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
+        key = f"{self._namespace}:each:{digest.hexdigest()}"
+        cached = self._cache.get_counts(key)
+        if cached is not None and len(cached) == len(texts):
+            return cached
+        counts = count_each(self._inner, texts)
+        self._cache.put_counts(key, counts)
+        return counts
 
     def load(self) -> None:
         """Load the inner encoding now (a warm-up, when counts will surely be needed)."""
