@@ -144,6 +144,9 @@ class Session:
         self.streams = StreamState(settings.stream and not unstreamed)
         self.gate = RateGate(clock=clock, sleep=sleep, shared=limiter)
         self._prepared = False
+        # Set once the first chunk is under way (its client built) or done: until then a large
+        # change's next wave waits, so the first request is not slowed by planning it.
+        self.under_way = threading.Event()
         self._lock = threading.Lock()
         self.checker = Checker(
             settings=settings,
@@ -173,7 +176,10 @@ class Session:
             outcome = ChunkOutcome(answer=job.cached, usage=Usage())
             self.tally.tick(chunk.index, outcome)
         else:
-            outcome = self._review(job)
+            try:
+                outcome = self._review(job)
+            finally:
+                self.under_way.set()
         base = ChunkResult(
             index=chunk.index,
             chunk_id=chunk.id,
@@ -209,6 +215,7 @@ class Session:
         planned, reserve = job.planned, job.reserve
         chunk = planned.chunk
         self._prepare()
+        self.under_way.set()
         text_tokens = max(chunk.tokens, chunk.tokens_max or 0)
         ceiling = job.window - SAFETY_MARGIN - planned.system_tokens - text_tokens
         self.tally.started(chunk)
@@ -242,10 +249,9 @@ class Session:
         return outcome
 
     def _prepare(self) -> None:
-        """With a shared limiter, the client is built before the first slot is taken: a
-        request must reach the provider when its slot comes, not ~0.5 s later."""
-        if self._limiter is None:
-            return
+        """The client is built before the first request: with a shared limiter, so that a
+        request reaches the provider when its slot comes, not ~0.5 s later; and so that the
+        next wave is planned once the SDK is imported (``under_way``), not meanwhile."""
         with self._lock:
             if self._prepared:
                 return

@@ -11,6 +11,7 @@ kept (``reviewer.pipeline.execute``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -37,6 +38,10 @@ from reviewer.prepare.tokens import Tokenizer
 if TYPE_CHECKING:
     from reviewer.prepare.context.gather import ContentReader
     from reviewer.prepare.context.outline import Outliner
+
+
+# The longest the second wave waits for the first chunk to be under way.
+FIRST_REQUEST_HEAD_START = 5.0
 
 
 def run_review(
@@ -110,7 +115,7 @@ def run_review(
         limiter=limiter,
     )
     dispatcher = Dispatcher(session.process, settings.jobs, tally, backend)
-    results = _send(plans, meter, report, dispatcher, budget)
+    results = _send(plans, meter, report, dispatcher, budget, under_way=session.under_way)
     meter.check_something_fits()
     if not results and not report.infos:
         return report.unsent(False, clock() - started)
@@ -127,9 +132,14 @@ def _send(
     report: Report,
     dispatcher: Dispatcher,
     budget: MonthlyBudget | None,
+    *,
+    under_way: threading.Event,
 ) -> list[ChunkResult]:
     """Each wave's chunks within the budget go to the workers as soon as the wave is planned;
-    the next wave is prepared while they run. Returns every chunk's result, in plan order."""
+    the next wave is prepared while they run, once the first chunk is under way (planning
+    it would compete with the SDK's import for the interpreter and delay the first request).
+    Returns every chunk's result, in plan order."""
+    sent = 0  # chunks submitted that need the provider (not answered from the cache)
     try:
         for plan in plans:
             decisions = meter.decide(plan)
@@ -142,6 +152,9 @@ def _send(
                     dispatcher.submit(
                         Job(planned, cached, plan.reserve, plan.window, plan.instructions)
                     )
+                    sent += cached is None
+            if sent and not under_way.is_set():
+                under_way.wait(FIRST_REQUEST_HEAD_START)
         results = dispatcher.results()
     except BaseException:
         dispatcher.close(failed=True)
