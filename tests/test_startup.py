@@ -29,6 +29,7 @@ finally:
     sys.stderr.write("\\nPROBE openai=%s\\n" % ("openai" in sys.modules))
     sys.stderr.write("PROBE tree_sitter=%s\\n" % ("tree_sitter" in sys.modules))
     sys.stderr.write("PROBE context=%s\\n" % ("reviewer.prepare.context" in sys.modules))
+    sys.stderr.write("PROBE pipeline=%s\\n" % ("reviewer.pipeline.review" in sys.modules))
 """
 
 
@@ -93,6 +94,7 @@ def test_nothing_to_review_imports_neither_openai_nor_the_tokenizer(
         assert not imported
         assert "PROBE tree_sitter=False" in err
         assert "PROBE context=False" in err  # not even the context modules
+        assert "PROBE pipeline=False" in err  # nor the pipeline: nothing is planned or sent
     assert not llm.requests
     assert not cache_dir.exists()  # no cache opened, no tokenizer ranks written
 

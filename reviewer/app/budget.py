@@ -8,8 +8,7 @@ its usage is recorded and, past 80%, a warning goes into every output.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from reviewer.core.settings import Settings
 from reviewer.core.values import ReviewResult
@@ -22,19 +21,6 @@ WARN_AT = 0.8
 class Ledger(Protocol):
     def record(self, rec: UsageRecord) -> None: ...
     def month_total(self, at: float) -> float: ...
-
-
-def source_kind(options: Mapping[str, Any]) -> str:
-    """How the run was started, for the ledger: hook, pr, branch, path, staged (or eval)."""
-    if options.get("github_pr") or options.get("gitlab_mr"):
-        return "pr"
-    if options.get("hook"):
-        return "hook"
-    if options.get("base"):
-        return "branch"
-    if options.get("paths") and not options.get("staged"):
-        return "path"
-    return "staged"
 
 
 def month_budget(

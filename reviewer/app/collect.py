@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 ZERO_SHA = "0" * 40
 
 
+def source_kind(options: Mapping[str, Any]) -> str:
+    """How the run was started, for the ledger: hook, pr, branch, path, staged (or eval)."""
+    if options.get("github_pr") or options.get("gitlab_mr"):
+        return "pr"
+    if options.get("hook"):
+        return "hook"
+    if options.get("base"):
+        return "branch"
+    if options.get("paths") and not options.get("staged"):
+        return "path"
+    return "staged"
+
+
 def collect(options: Mapping[str, Any], settings: Settings, cwd: Path) -> Collected:
     """The changes this invocation asks for: staged, base...head, pushed commits, whole files.
     A git change is listed now and read a few files at a time as the review goes (close it

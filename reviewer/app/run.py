@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reviewer.app.budget import budget_warnings, month_budget, record_run, source_kind
-from reviewer.app.collect import collect, open_contents
+from reviewer.app.collect import collect, open_contents, source_kind
 from reviewer.app.config import (
     ResolvedSettings,
     find_config_file,
@@ -302,6 +301,9 @@ def _run_pipeline(
     show_redactions: bool = False,
     rules: RepoRules = RepoRules(),  # noqa: B008 - frozen, so sharing it is safe
 ) -> ReviewResult:
+    if not changes.paths:
+        return _nothing_to_send(changes, settings, endpoint, dry_run, rules)
+    from reviewer.app.budget import budget_warnings, month_budget, record_run
     from reviewer.pipeline.review import run_review
 
     root = Path(changes.root) if changes.root else Path.cwd()
@@ -309,14 +311,14 @@ def _run_pipeline(
     # Everything opened is closed at the end, last opened first: no keep-alive connection or
     # Redis client outlives the run (ResourceWarning), and the progress line is cleared.
     with contextlib.ExitStack() as opened:
-        store = open_store(settings, root, os.environ) if changes.paths else None
+        store = open_store(settings, root, os.environ)
         if store is not None:
             opened.callback(store.close)
         cache = store.local_cache if store is not None else None
         contents = open_contents(changes, settings)
         if contents is not None:
             opened.callback(contents.close)
-        if changes.paths and endpoint.preset.server is not None:
+        if endpoint.preset.server is not None:
             endpoint, settings = _configure_from_server(endpoint, settings, cache, warnings, quiet)
         backend = endpoint.backend(os.environ)
         opened.callback(backend.close)
@@ -350,6 +352,17 @@ def _run_pipeline(
     if warnings:
         result = result.model_copy(update={"warnings": (*result.warnings, *warnings)})
     return result
+
+
+def _nothing_to_send(
+    changes: Collected, settings: Settings, endpoint: Endpoint, dry_run: bool, rules: RepoRules
+) -> ReviewResult:
+    """No file to review: the result lists what was not reviewed, as the pipeline's would,
+    without importing the pipeline (the no-op hook's start-up)."""
+    from reviewer.pipeline.report import Report
+
+    report = Report(changes, endpoint, settings, len(changes.entries()), rules=rules)
+    return report.unsent(dry_run, 0.0)
 
 
 # From this many changed files a review is large: it will count tokens and send requests, so

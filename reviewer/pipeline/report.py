@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer import __version__
 from reviewer.core.settings import Settings
@@ -26,12 +26,14 @@ from reviewer.findings.anchor import sanitize
 from reviewer.findings.collect import aggregate_findings
 from reviewer.findings.scoring import overall_score
 from reviewer.llm.modelinfo import estimate_cost
-from reviewer.pipeline.budget import Decision
-from reviewer.pipeline.check import Checked
-from reviewer.pipeline.execute import ChunkResult
-from reviewer.pipeline.plan import PlannedChunk, ReviewPlan
-from reviewer.pipeline.ports import Changes, Endpoint
-from reviewer.prepare.screen import Screened
+
+if TYPE_CHECKING:  # the pipeline's types; a run with nothing to send imports none of it
+    from reviewer.pipeline.budget import Decision
+    from reviewer.pipeline.check import Checked
+    from reviewer.pipeline.execute import ChunkResult
+    from reviewer.pipeline.plan import PlannedChunk, ReviewPlan
+    from reviewer.pipeline.ports import Changes, Endpoint
+    from reviewer.prepare.screen import Screened
 
 _STATUS = {"send": "review", "cached": "cached", "over-budget": "over-budget"}
 
@@ -125,6 +127,8 @@ class Report:
         warnings: Sequence[str] = (),
         response_format: str | None = None,
     ) -> ReviewResult:
+        from reviewer.pipeline.check import Checked
+
         checked = sum((r.checked for r in results), Checked())
         collected = aggregate_findings(
             checked.findings,
