@@ -3,13 +3,17 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reviewer.core.values import ChunkFile, DiffLine, FileStatus, Hunk
 from reviewer.prepare.render import (
     WHOLE_FILE_NOTE,
+    context_length,
     envelope,
     number_width,
     render_chunk,
+    render_context,
     render_file,
     render_file_header,
     render_hunk_header,
@@ -187,3 +191,18 @@ def test_deterministic_and_content_addressed() -> None:
     )
     other = render_chunk([ChunkFile(path="src/app.py", hunks=(changed,))])
     assert other.splitlines()[0] != render_chunk(files).splitlines()[0]
+
+
+@given(
+    numbers=st.sets(st.integers(min_value=1, max_value=200_000), max_size=40),
+    texts=st.lists(st.text(max_size=30), min_size=40, max_size=40),
+    width=st.integers(min_value=1, max_value=8),
+)
+def test_a_context_is_measured_as_long_as_it_renders(
+    numbers: set[int], texts: list[str], width: int
+) -> None:
+    """Levels of context are chosen by ``context_length`` without building their lines; the
+    length must be the rendered one, or the chunks (and cache keys) would depend on it."""
+    pairs = [(n, t.replace("\r", "")) for n, t in zip(sorted(numbers), texts, strict=False)]
+    lines = [DiffLine(kind="ctx", text=t, new_no=n) for n, t in pairs]
+    assert context_length(pairs, width) == len(render_context(lines, width))

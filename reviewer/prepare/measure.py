@@ -48,4 +48,9 @@ def approx(text: str) -> int:
     """chars / 3.5, rounded up: within ~10% of o200k for source code. For policies (how much
     context a file may get) that must not depend on whether the encoding happens to be loaded:
     the same change gets the same chunks, and the same cache keys, every run."""
-    return -(-len(text) * 2 // 7)
+    return approx_chars(len(text))
+
+
+def approx_chars(length: int) -> int:
+    """``approx`` of a text of ``length`` characters."""
+    return -(-length * 2 // 7)

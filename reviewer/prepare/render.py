@@ -71,6 +71,21 @@ def render_context(lines: Sequence[DiffLine], width: int) -> str:
     return "".join(out)
 
 
+def context_length(lines: Sequence[tuple[int, str]], width: int) -> int:
+    """``len(render_context(...))`` of context lines given as (new-file number, text without
+    a trailing CR), in order, without building them: how a file's context is measured before
+    a level is chosen."""
+    total = 0
+    previous = None
+    for number, text in lines:
+        if previous is None or number != previous + 1:
+            total += len(CONTEXT_HEADER)
+        # "{number:>{width}} : | {text}\n"
+        total += max(width, len(str(number))) + 5 + len(CONTEXT_MARKER) + len(text)
+        previous = number
+    return total
+
+
 def _position(hunk: Hunk) -> float:
     """Where a hunk sits among new-file lines: at its first line, or just after the line a
     pure deletion follows."""

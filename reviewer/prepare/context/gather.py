@@ -24,10 +24,10 @@ from reviewer.core.values import ChunkFile, DiffLine, FileDiff, RedactionSite
 from reviewer.prepare.context.languages import language_of
 from reviewer.prepare.context.outline import Outliner
 from reviewer.prepare.context.select import context_levels
-from reviewer.prepare.measure import approx
+from reviewer.prepare.measure import approx, approx_chars
 from reviewer.prepare.redact import redact_lines
 from reviewer.prepare.redact.diffs import kind_of
-from reviewer.prepare.render import number_width, render_context, render_file
+from reviewer.prepare.render import context_length, number_width, render_file
 from reviewer.prepare.tokens import Tokenizer
 
 CONTEXT_FLOOR = 1000
@@ -154,10 +154,16 @@ def _fit(
     if mode == "scope":
         allowance = min(room, max(CONTEXT_FLOOR, int(CONTEXT_RATIO * diff_tokens)))
     texts = _Texts(lines, redact, pii)
+    diff_width = number_width((bare,))
     for index, (_, numbers) in enumerate(candidates):
-        context = texts.lines(numbers)
-        width = number_width((bare.model_copy(update={"context": context}),))
-        if approx(render_context(context, width)) <= allowance:
+        # Measured from the redacted texts: a level's lines are built only if it is kept.
+        width = max(diff_width, len(str(max(numbers)))) if numbers else diff_width
+        # Its numbers and markers alone are a lower bound: a level too long without its
+        # texts is never read or redacted.
+        bare_length = context_length([(n, "") for n in sorted(numbers)], width)
+        if approx_chars(bare_length) > allowance:
+            continue
+        if approx_chars(context_length(texts.texts(numbers), width)) <= allowance:
             kept = tuple(texts.lines(n) for _, n in candidates[index:])
             return kept, texts.sites(file.path, numbers)
     return (), ()
@@ -177,10 +183,19 @@ class _Texts:
             self._redact_lines(range(1, len(lines) + 1))
 
     def lines(self, numbers: frozenset[int]) -> tuple[DiffLine, ...]:
-        todo = [n for n in sorted(numbers) if n not in self._done]
+        ordered = self._redacted(numbers)
+        return tuple(self._line(n) for n in ordered)
+
+    def texts(self, numbers: frozenset[int]) -> list[tuple[int, str]]:
+        """(number, redacted text) of each line, in order."""
+        return [(n, self._done[n][0]) for n in self._redacted(numbers)]
+
+    def _redacted(self, numbers: frozenset[int]) -> list[int]:
+        ordered = sorted(numbers)
+        todo = [n for n in ordered if n not in self._done]
         if todo:
             self._redact_lines(todo)
-        return tuple(self._line(n) for n in sorted(numbers))
+        return ordered
 
     def _line(self, number: int) -> DiffLine:
         # One object per line, shared by every level; built without validation (ours, and a
