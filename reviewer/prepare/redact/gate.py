@@ -82,12 +82,31 @@ def trie(words: Sequence[str]) -> str:
     return emit(tree)
 
 
-@dataclass(frozen=True, slots=True)
 class Compiled:
-    rule: Rule
-    regex: re.Pattern[str]
-    priority: int
-    groups: tuple[str | int, ...]  # the group whose span is replaced: the first that matched
+    """A rule and its pattern, compiled the first time a line needs it: most runs try a few
+    of the ~90 rules, and compiling them all would cost every review ~60 ms."""
+
+    __slots__ = ("_regex", "priority", "rule")
+
+    def __init__(self, rule: Rule, priority: int) -> None:
+        self.rule = rule
+        self.priority = priority
+        self._regex: tuple[re.Pattern[str], tuple[str | int, ...]] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return self._compiled()[0]
+
+    @property
+    def groups(self) -> tuple[str | int, ...]:
+        """The groups whose span is replaced: the first that matched."""
+        return self._compiled()[1]
+
+    def _compiled(self) -> tuple[re.Pattern[str], tuple[str | int, ...]]:
+        if self._regex is None:  # a race only compiles twice: re.compile is pure
+            regex = re.compile(self.rule.pattern)
+            self._regex = (regex, _groups(self.rule, regex))
+        return self._regex
 
 
 def _groups(rule: Rule, regex: re.Pattern[str]) -> tuple[str | int, ...]:
@@ -134,8 +153,7 @@ class Table:
         chosen = [r for r in LINE_RULES if pii or r.kind != "pii"]
         self.rules: list[Compiled] = []
         for priority, rule in enumerate(chosen, start=1):
-            regex = re.compile(rule.pattern)
-            self.rules.append(Compiled(rule, regex, priority, _groups(rule, regex)))
+            self.rules.append(Compiled(rule, priority))
         self.after_name = [c for c in self.rules if c.rule.after_name]
         line_rules = [i for i, c in enumerate(self.rules) if not c.rule.after_name]
         always = [i for i in line_rules if self.rules[i].rule.run is None]
