@@ -144,7 +144,7 @@ class Session:
         self.streams = StreamState(settings.stream and not unstreamed)
         self.gate = RateGate(clock=clock, sleep=sleep, shared=limiter)
         self._prepared = False
-        # Set once the first chunk is under way (its client built) or done: until then a large
+        # Set once the first chunk's client is built (or failed to be): until then a large
         # change's next wave waits, so the first request is not slowed by planning it.
         self.under_way = threading.Event()
         self._lock = threading.Lock()
@@ -176,10 +176,7 @@ class Session:
             outcome = ChunkOutcome(answer=job.cached, usage=Usage())
             self.tally.tick(chunk.index, outcome)
         else:
-            try:
-                outcome = self._review(job)
-            finally:
-                self.under_way.set()
+            outcome = self._review(job)
         base = ChunkResult(
             index=chunk.index,
             chunk_id=chunk.id,
@@ -215,7 +212,6 @@ class Session:
         planned, reserve = job.planned, job.reserve
         chunk = planned.chunk
         self._prepare()
-        self.under_way.set()
         text_tokens = max(chunk.tokens, chunk.tokens_max or 0)
         ceiling = job.window - SAFETY_MARGIN - planned.system_tokens - text_tokens
         self.tally.started(chunk)
@@ -256,9 +252,12 @@ class Session:
             if self._prepared:
                 return
             self._prepared = True
-        prepare = getattr(self.backend, "prepare", None)  # backends without setup lack it
-        if callable(prepare):
-            prepare()
+        try:
+            prepare = getattr(self.backend, "prepare", None)  # backends without setup lack it
+            if callable(prepare):
+                prepare()
+        finally:
+            self.under_way.set()
 
     def finish(self) -> tuple[tuple[str, ...], str | None]:
         """The fallbacks to report, and the response mode the endpoint settled on; what was

@@ -139,11 +139,12 @@ def _send(
     the next wave is prepared while they run, once the first chunk is under way (planning
     it would compete with the SDK's import for the interpreter and delay the first request).
     Returns every chunk's result, in plan order."""
-    sent = 0  # chunks submitted that need the provider (not answered from the cache)
+    waited = False  # the head start is given once, after the first wave that sends
     try:
         for plan in plans:
             decisions = meter.decide(plan)
             report.add_plan(plan, decisions)
+            sends = False
             for planned, decision in decisions:
                 if decision == "send":
                     enforce_budget(plan, budget)
@@ -152,9 +153,10 @@ def _send(
                     dispatcher.submit(
                         Job(planned, cached, plan.reserve, plan.window, plan.instructions)
                     )
-                    sent += cached is None
-            if sent and not under_way.is_set():
-                under_way.wait(FIRST_REQUEST_HEAD_START)
+                    sends = sends or cached is None
+            if sends and not waited:
+                under_way.wait(FIRST_REQUEST_HEAD_START)  # at once when it is already set
+                waited = True
         results = dispatcher.results()
     except BaseException:
         dispatcher.close(failed=True)

@@ -43,6 +43,11 @@ def number_width(files: Iterable[ChunkFile]) -> int:
                     largest = ln.new_no
         if f.context:
             largest = max(largest, f.context[-1].new_no or 0)  # sorted: the last is the largest
+    return width_for(largest)
+
+
+def width_for(largest: int) -> int:
+    """The width of the line-number column when ``largest`` is the largest number in it."""
     return max(MIN_NUMBER_WIDTH, len(str(largest)))
 
 
@@ -71,7 +76,7 @@ def render_context(lines: Sequence[DiffLine], width: int) -> str:
     return "".join(out)
 
 
-def context_length(lines: Sequence[tuple[int, str]], width: int) -> int:
+def context_length(lines: Iterable[tuple[int, str]], width: int) -> int:
     """``len(render_context(...))`` of context lines given as (new-file number, text without
     a trailing CR), in order, without building them: how a file's context is measured before
     a level is chosen."""

@@ -27,7 +27,7 @@ from reviewer.prepare.context.select import context_levels
 from reviewer.prepare.measure import approx, approx_chars
 from reviewer.prepare.redact import redact_lines
 from reviewer.prepare.redact.diffs import kind_of
-from reviewer.prepare.render import context_length, number_width, render_file
+from reviewer.prepare.render import context_length, number_width, render_file, width_for
 from reviewer.prepare.tokens import Tokenizer
 
 CONTEXT_FLOOR = 1000
@@ -157,10 +157,10 @@ def _fit(
     diff_width = number_width((bare,))
     for index, (_, numbers) in enumerate(candidates):
         # Measured from the redacted texts: a level's lines are built only if it is kept.
-        width = max(diff_width, len(str(max(numbers)))) if numbers else diff_width
+        width = max(diff_width, width_for(max(numbers))) if numbers else diff_width
         # Its numbers and markers alone are a lower bound: a level too long without its
         # texts is never read or redacted.
-        bare_length = context_length([(n, "") for n in sorted(numbers)], width)
+        bare_length = context_length(((n, "") for n in sorted(numbers)), width)
         if approx_chars(bare_length) > allowance:
             continue
         if approx_chars(context_length(texts.texts(numbers), width)) <= allowance:

@@ -86,12 +86,12 @@ class Compiled:
     """A rule and its pattern, compiled the first time a line needs it: most runs try a few
     of the ~90 rules, and compiling them all would cost every review ~60 ms."""
 
-    __slots__ = ("_regex", "priority", "rule")
+    __slots__ = ("_built", "priority", "rule")
 
     def __init__(self, rule: Rule, priority: int) -> None:
         self.rule = rule
         self.priority = priority
-        self._regex: tuple[re.Pattern[str], tuple[str | int, ...]] | None = None
+        self._built: tuple[re.Pattern[str], tuple[str | int, ...]] | None = None
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -103,10 +103,10 @@ class Compiled:
         return self._compiled()[1]
 
     def _compiled(self) -> tuple[re.Pattern[str], tuple[str | int, ...]]:
-        if self._regex is None:  # a race only compiles twice: re.compile is pure
+        if self._built is None:  # a race only compiles twice: re.compile is pure
             regex = re.compile(self.rule.pattern)
-            self._regex = (regex, _groups(self.rule, regex))
-        return self._regex
+            self._built = (regex, _groups(self.rule, regex))
+        return self._built
 
 
 def _groups(rule: Rule, regex: re.Pattern[str]) -> tuple[str | int, ...]:
